@@ -1,0 +1,32 @@
+# mediaops.streaming developer entry points.
+#   make demo   set up .venv, start the local emulators, run the demo playbook
+#   make test   set up .venv, run ruff, changelog lint, ansible-test sanity,
+#               unit and integration tests, and print one summary
+# Python 3.12+ is needed for ansible-core 2.21; override with PYTHON=/path/to/python3.12.
+
+PYTHON ?= $(shell command -v python3.12 2>/dev/null || { p=$$(pyenv prefix 3.12 2>/dev/null) && echo "$$p/bin/python3.12"; } || command -v python3.13 2>/dev/null)
+VENV := .venv
+VENV_PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+REQUIREMENTS := requirements.txt tests/requirements.txt
+
+.PHONY: demo test venv clean
+
+venv: $(STAMP)
+
+$(STAMP): $(REQUIREMENTS)
+	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer not found: install it or run make PYTHON=/path/to/python3.12" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12))' || { echo "$(PYTHON) is older than 3.12 (ansible-core 2.21 needs 3.12+)" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(VENV_PY) -m pip install --quiet --upgrade pip
+	$(VENV_PY) -m pip install --quiet -r tests/requirements.txt
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV_PY) -m tests.demo.run
+
+test: $(STAMP)
+	$(VENV_PY) tests/run_tests.py
+
+clean:
+	rm -rf $(VENV) .cache tests/output

@@ -1,0 +1,46 @@
+# Copyright: mediaops.streaming contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""USP connection and identity options (module_utils/usp.py USP_ARGUMENT_SPEC, IDENTITY_ARGUMENT_SPEC)."""
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    DOCUMENTATION = r"""
+options:
+  api_url:
+    description:
+      - Base URL of the USP API virtual host (the one with C(UspHandleApi on)), for example V(http://live-api.example.com).
+      - Create, read, update and delete of the server manifest go here.
+      - If not set, the value of the E(USP_API_URL) environment variable is used.
+    type: str
+  origin_url:
+    description:
+      - Base URL of the USP origin virtual host (C(UspHandleIsm on)) that the encoder pushes to, for example V(http://live.example.com).
+      - C(/state), C(/statistics), C(/archive) and C(/purge) go here. It is never derived from O(api_url), because on a real
+        server the same C(GET name.isml) means different things on each virtual host.
+      - If not set, the value of the E(USP_ORIGIN_URL) environment variable is used.
+    type: str
+  username:
+    description:
+      - User name for HTTP basic authentication on both virtual hosts.
+      - If not set, the value of the E(USP_USERNAME) environment variable is used.
+    type: str
+  password:
+    description:
+      - Password for HTTP basic authentication. Never shown in output or logs.
+      - If not set, the value of the E(USP_PASSWORD) environment variable is used.
+    type: str
+  name:
+    description:
+      - Name of the publishing point, for example V(channel00). The server manifest is C({base_path}/{name}/{name}.isml).
+      - Letters, digits, C(_), C(-) and C(.) only; no C(/), C(..), query strings or spaces. Checked before any request.
+    type: str
+    required: true
+  base_path:
+    description:
+      - Parent directories of the publishing point below the document root, for example V(events/2026). Empty for the root.
+      - The same characters as O(name), separated by single C(/).
+    type: str
+    default: ''
+"""

@@ -1,0 +1,196 @@
+# Copyright: mediaops.streaming contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""HTTP transport shared by every vendor client.
+
+One ``requests`` session per module run. Retries come in two layers:
+
+* establishing the connection is retried by urllib3's ``Retry`` for every
+  method, because nothing has been sent when it fails;
+* a request that reached the server (a reset mid-answer, a read timeout, an
+  HTTP 429/502/503/504) is sent again only when it is safe to repeat: an
+  idempotent method, or a caller that says so (``repeatable=True``). A caller
+  that must change the request on every try (ScaleEngine re-signs with a fresh
+  timestamp) passes ``prepare``, called before each attempt.
+
+Waits grow exponentially with jitter and honour ``Retry-After`` (capped, so a
+server cannot park a job for an hour). Every retry is reported through
+``warn`` so operators see a flaky server instead of a slow job.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import traceback
+from email.utils import parsedate_to_datetime
+
+from ansible_collections.mediaops.streaming.plugins.module_utils.errors import StreamingError, redact_url
+
+try:
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+    from urllib3.util.retry import Retry
+except ImportError:
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+
+RETRY_STATUSES = frozenset((429, 502, 503, 504))
+IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "OPTIONS", "PUT", "DELETE"))
+BACKOFF_FACTOR = 0.5
+BACKOFF_MAX = 10.0
+RETRY_AFTER_MAX = 60.0
+USER_AGENT = "mediaops.streaming (Ansible collection)"
+
+# Options every module has; mirrored by the ``connection`` doc fragment.
+HTTP_ARGUMENT_SPEC = dict(
+    validate_certs=dict(type="bool", default=True),
+    ca_path=dict(type="path"),
+    timeout=dict(type="float", default=30),
+    retries=dict(type="int", default=3),
+)
+
+
+def backoff_delay(attempt: int, retry_after: float | None = None) -> float:
+    """Seconds to wait before retry number ``attempt`` (1-based)."""
+    if retry_after is not None:
+        return min(max(retry_after, 0.0), RETRY_AFTER_MAX)
+    ceiling = min(BACKOFF_MAX, BACKOFF_FACTOR * (2 ** (attempt - 1)))
+    # "Equal jitter": at least half the exponential step, so retries from many
+    # forks spread out but never hammer the server back-to-back.
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """``Retry-After`` as seconds (delta-seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def _is_connect_failure(exc: BaseException) -> bool:
+    """True when the TCP/TLS connection was never established (nothing was sent)."""
+    seen = set()
+    pending = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, (NewConnectionError, ConnectTimeoutError, requests.exceptions.ConnectTimeout)):
+            return True
+        pending.extend(arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException))
+        pending.append(getattr(current, "reason", None))
+        pending.append(current.__cause__)
+        pending.append(current.__context__)
+    return False
+
+
+class HttpClient:
+    """A ``requests`` session with the collection's timeout, TLS and retry policy.
+
+    It speaks HTTP and nothing else: it never decides ``changed`` and never
+    interprets a vendor's answer beyond "retry or not".
+    """
+
+    def __init__(self, timeout=30, validate_certs=True, ca_path=None, username=None, password=None, retries=3, warn=None):
+        if not HAS_REQUESTS:  # the module reports missing_required_lib before this
+            raise StreamingError("the Python library 'requests' is required")
+        self.timeout = timeout
+        self.retries = max(0, int(retries))
+        self.warn = warn or (lambda message: None)
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+        self.session.verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
+        if username is not None:
+            # requests would encode str credentials as Latin-1; RFC 7617 and
+            # htpasswd files use UTF-8, so a non-ASCII password must go as UTF-8.
+            self.session.auth = (username.encode("utf-8"), (password or "").encode("utf-8"))
+        # urllib3 retries only the connection itself, for any method.
+        # read=False re-raises read errors unchanged, so a read timeout stays a
+        # ReadTimeout instead of becoming a generic "max retries" connection error.
+        connect_retry = Retry(total=None, connect=self.retries, read=False, status=0, other=0, redirect=5, backoff_factor=BACKOFF_FACTOR, raise_on_status=False)
+        adapter = HTTPAdapter(max_retries=connect_retry)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    @classmethod
+    def from_params(cls, params, warn=None, username=None, password=None):
+        return cls(
+            timeout=params.get("timeout", 30),
+            validate_certs=params.get("validate_certs", True),
+            ca_path=params.get("ca_path"),
+            username=username,
+            password=password,
+            retries=params.get("retries", 3),
+            warn=warn,
+        )
+
+    def request(self, method, url, params=None, data=None, headers=None, files=None, prepare=None, repeatable=None, timeout=None):
+        """Send one logical request; return the final ``requests.Response``.
+
+        Any HTTP status is returned to the caller, which maps it to a meaning;
+        transport failures (and retries exhausted on them) raise
+        :class:`StreamingError`. ``prepare()`` may return a dict of
+        ``params``/``data``/``headers``/``files`` overrides for each attempt.
+        """
+        method = method.upper()
+        if repeatable is None:
+            repeatable = method in IDEMPOTENT_METHODS
+        attempts = 1 + (self.retries if repeatable else 0)
+        shown_url = redact_url(url)
+        for attempt in range(1, attempts + 1):
+            kwargs = dict(params=params, data=data, headers=headers, files=files)
+            if prepare is not None:
+                kwargs.update(prepare())
+            try:
+                response = self.session.request(method, url, timeout=timeout or self.timeout, **kwargs)
+            except requests.exceptions.SSLError as exc:
+                raise StreamingError(
+                    "TLS verification failed",
+                    method=method,
+                    url=url,
+                    advice="Set ca_path to the CA bundle that signed the server certificate (validate_certs=false only for testing)",
+                ) from exc
+            except requests.exceptions.RequestException as exc:
+                reason = self._describe_transport_error(exc, timeout or self.timeout)
+                if _is_connect_failure(exc) or not repeatable or attempt == attempts:
+                    advice = None
+                    if not repeatable and not _is_connect_failure(exc):
+                        advice = "The request was not repeated because it is not safe to repeat; check the server's state before running the task again"
+                    raise StreamingError(f"request failed: {reason}", method=method, url=url, advice=advice) from exc
+                delay = backoff_delay(attempt)
+                self.warn(f"{method} {shown_url}: {reason}; retrying in {delay:.1f}s (retry {attempt} of {attempts - 1})")
+                time.sleep(delay)
+                continue
+            if response.status_code in RETRY_STATUSES and repeatable and attempt < attempts:
+                delay = backoff_delay(attempt, parse_retry_after(response.headers.get("Retry-After")))
+                self.warn(f"{method} {shown_url} returned HTTP {response.status_code}; retrying in {delay:.1f}s (retry {attempt} of {attempts - 1})")
+                time.sleep(delay)
+                continue
+            return response
+        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    @staticmethod
+    def _describe_transport_error(exc, timeout) -> str:
+        if isinstance(exc, requests.exceptions.ConnectTimeout):
+            return f"connection timed out after {timeout:g}s"
+        if isinstance(exc, requests.exceptions.ReadTimeout):
+            return f"no answer within {timeout:g}s (raise the timeout option if the server is slow)"
+        if _is_connect_failure(exc):
+            return "could not connect to the server (is the URL right and the server up?)"
+        if isinstance(exc, requests.exceptions.ConnectionError):
+            return "the connection was reset or closed by the server"
+        return type(exc).__name__
+
+    def close(self):
+        self.session.close()

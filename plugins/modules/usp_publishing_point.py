@@ -1,0 +1,203 @@
+#!/usr/bin/python
+# Copyright: mediaops.streaming contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: usp_publishing_point
+short_description: Create, update or delete a Unified Streaming publishing point
+version_added: 0.1.0
+description:
+  - Manages a Unified Streaming Platform (USP) live publishing point, the server manifest C({name}.isml) in its own directory,
+    through the publishing point REST API of the API virtual host.
+  - With O(state=present) a missing point is created (C(POST)); an existing one whose C(<head>) options differ from the desired
+    ones is updated (C(PUT)) with the server's head merged with the desired options. Only the options you give are compared,
+    after normalisation (V(true) equals C("true"), V(60) equals C("60")), so a second identical run reports no change and costs
+    exactly one request.
+  - The API cannot update the C(<body>) of a manifest (its tracks). A body difference fails the task and names the difference,
+    unless O(recreate=true), which deletes and creates the point again.
+  - With O(state=absent) the point is deleted. USP refuses to delete a point that is not idle, starting or stopped; the task then
+    fails, says the current state (when O(origin_url) is set) and that nothing was deleted.
+author: mediaops.streaming contributors (@mediaops)
+extends_documentation_fragment:
+  - mediaops.streaming.usp
+  - mediaops.streaming.connection
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
+attributes:
+  check_mode:
+    support: full
+    details: Reads the publishing point and reports what would change; sends no C(POST), C(PUT) or C(DELETE).
+  diff_mode:
+    support: full
+    details: Shows the server manifest before and after, normalised so that only meaningful differences appear.
+  platform:
+    platforms: all
+  action_group:
+    support: full
+    membership:
+      - mediaops.streaming.usp
+options:
+  state:
+    description:
+      - V(present) creates or updates the publishing point; V(absent) deletes it with all its files, including the archive.
+    type: str
+    choices: [present, absent]
+    default: present
+  options:
+    description:
+      - Server manifest head options, as in the C(<meta name=... content=...>) elements of the manifest, for example
+        V(archiving=true), V(archive_segment_length=60), V(dvr_window_length=30).
+      - mp4split spellings are accepted and mean the same option, for example C(mpd.segment_template) is C(mpd_segment_template)
+        and C(--archiving) is C(archiving).
+      - Booleans become V(true)/V(false), numbers their digits; a value of V(null) is an mp4split flag without value and
+        becomes V(true).
+      - On create, these options are applied over USP's default head (C(lookahead_fragments=2), C(dvr_window_length=30),
+        C(archive_cmaf=false), C(archive_segment_length=0), C(archiving=false)).
+      - Mutually exclusive with O(manifest) and O(src). With none of the three, a missing point is created with the default
+        manifest and an existing one is left as it is.
+    type: dict
+  manifest:
+    description:
+      - The full server manifest (SMIL text), for example made with C(mp4split -o channel00.isml --archiving=1 ...).
+      - Its head options are compared with the server's; its body (tracks) must equal the server's or O(recreate) must be set.
+    type: str
+  src:
+    description:
+      - Path to a server manifest file on the host that runs the module; as O(manifest) otherwise.
+    type: path
+  recreate:
+    description:
+      - When the desired body differs from the server's, delete the publishing point and create it again.
+      - This removes the point's archive. The delete is refused by USP while an encoder is ingesting.
+    type: bool
+    default: false
+notes:
+  - XML from the server or from O(manifest)/O(src) is parsed without entity expansion, DTD loading or network access, and
+    refused above 50 MB (USP's own limit).
+seealso:
+  - module: mediaops.streaming.usp_publishing_point_info
+  - module: mediaops.streaming.usp_archive_purge
+  - name: Unified Streaming publishing point API
+    description: The REST API this module uses.
+    link: https://docs.unified-streaming.com/documentation/live/publishing-point-api.html
+"""
+
+EXAMPLES = r"""
+- name: Create or update a live channel with archiving
+  mediaops.streaming.usp_publishing_point:
+    api_url: http://live-api.example.com
+    name: channel00
+    options:
+      archiving: true
+      archive_length: 3600
+      archive_segment_length: 1800
+      dvr_window_length: 30
+      restart_on_encoder_reconnect: null
+      hls.client_manifest_version: 4
+      mpd.segment_template: number_timeline
+  delegate_to: localhost
+
+- name: Set the connection once per play with the action group
+  module_defaults:
+    group/mediaops.streaming.usp:
+      api_url: http://live-api.example.com
+      origin_url: http://live.example.com
+      username: ansible
+      password: "{{ usp_api_password }}"
+  block:
+    - name: A channel below a parent directory, from a manifest made by mp4split
+      mediaops.streaming.usp_publishing_point:
+        name: match42
+        base_path: events/2026
+        src: files/match42.isml
+      delegate_to: localhost
+
+    - name: Remove a channel (the encoder must have stopped)
+      mediaops.streaming.usp_publishing_point:
+        name: channel01
+        state: absent
+      delegate_to: localhost
+
+- name: Change a body setting, accepting that the point (and its archive) is recreated
+  mediaops.streaming.usp_publishing_point:
+    api_url: http://live-api.example.com
+    name: channel02
+    manifest: "{{ lookup('ansible.builtin.file', 'channel02.isml') }}"
+    recreate: true
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+url:
+  description: URL of the server manifest on the API virtual host.
+  returned: always
+  type: str
+  sample: http://live-api.example.com/channel00/channel00.isml
+settings:
+  description:
+    - Head options of the publishing point after the task (what the server has, or in check mode would have), as strings.
+    - Empty when O(state=absent).
+  returned: always
+  type: dict
+  sample:
+    clientManifestRelativePath: channel00.ismc
+    creator: Unified Streaming Platform (USP)
+    lookahead_fragments: "2"
+    dvr_window_length: "30"
+    archive_cmaf: "false"
+    archive_segment_length: "1800"
+    archiving: "true"
+manifest:
+  description: The server manifest (SMIL text) after the task; V(null) when O(state=absent).
+  returned: always
+  type: str
+  sample: |
+    <?xml version="1.0" encoding="utf-8"?>
+    <smil xmlns="http://www.w3.org/2001/SMIL20/Language">
+      <head>
+        <meta name="archiving" content="true"/>
+      </head>
+      <body>
+        <switch/>
+      </body>
+    </smil>
+changes:
+  description: The head options that were (or would be) updated, as C(name 'before' -> 'after').
+  returned: when an existing publishing point was updated
+  type: str
+  sample: "archiving: 'false' -> 'true', dvr_window_length: '30' -> '60'"
+recreated:
+  description: Whether the point was (or would be) deleted and created again because its body differed.
+  returned: when O(recreate=true) and the body differed
+  type: bool
+  sample: true
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.mediaops.streaming.plugins.module_utils.runner import run_module
+from ansible_collections.mediaops.streaming.plugins.module_utils.usp import IDENTITY_ARGUMENT_SPEC, USP_ARGUMENT_SPEC, ensure_publishing_point
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            USP_ARGUMENT_SPEC,
+            **IDENTITY_ARGUMENT_SPEC,
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            options=dict(type="dict"),
+            manifest=dict(type="str"),
+            src=dict(type="path"),
+            recreate=dict(type="bool", default=False),
+        ),
+        mutually_exclusive=[("options", "manifest", "src")],
+        supports_check_mode=True,
+    )
+    run_module(module, ensure_publishing_point, requires=("requests", "lxml"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,378 @@
+"""Shared plumbing for the vendor API emulators used by the tests and the demo.
+
+Each emulator is a real HTTP/1.1 server on 127.0.0.1 (one or more listeners,
+e.g. USP's API and origin virtual hosts) with:
+
+* a request log that tests assert on (what was sent, in which order);
+* fault injection (delay, an HTTP status burst, a TCP reset, a malformed body),
+  matched by method and path and consumed a given number of times;
+* a control API under ``/_emulator/`` so a separate process (the demo, a
+  playbook) can drive it: ``GET/DELETE /_emulator/requests``,
+  ``POST/DELETE /_emulator/faults`` and emulator-specific actions with
+  ``POST /_emulator/<action>`` and a JSON body.
+
+Subclasses implement :meth:`Emulator.route` (and optionally
+:meth:`Emulator.control`). Nothing here is vendor specific.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import json
+import re
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+CONTROL_PREFIX = "/_emulator/"
+
+
+@dataclass
+class Request:
+    """One request as the emulator saw it."""
+
+    listener: str
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    raw_query: str
+    headers: dict[str, str]
+    body: bytes
+    time: float = field(default_factory=time.time)
+
+    def arg(self, name: str, default: str | None = None) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else default
+
+    def as_dict(self) -> dict:
+        return {
+            "listener": self.listener,
+            "method": self.method,
+            "path": self.path,
+            "query": self.raw_query,
+            "headers": self.headers,
+            "body": self.body.decode("utf-8", errors="replace"),
+            "time": self.time,
+        }
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def json(cls, data, status: int = 200, headers: dict | None = None) -> Response:
+        merged = {"Content-Type": "application/json"}
+        merged.update(headers or {})
+        return cls(status, json.dumps(data).encode("utf-8"), merged)
+
+    @classmethod
+    def xml(cls, text: str, status: int = 200) -> Response:
+        return cls(status, text.encode("utf-8"), {"Content-Type": "application/smil+xml; charset=utf-8"})
+
+    @classmethod
+    def text(cls, text: str, status: int = 200) -> Response:
+        return cls(status, text.encode("utf-8"), {"Content-Type": "text/plain; charset=utf-8"})
+
+
+@dataclass
+class Fault:
+    """An injected misbehaviour.
+
+    kind: ``delay`` (sleep ``seconds`` then answer normally), ``status`` (answer
+    ``status`` with ``body`` and ``headers`` instead of the real answer),
+    ``reset`` (close the TCP connection with RST before answering) or
+    ``malformed`` (answer with the real status but a truncated body).
+    ``count`` is how many matching requests it affects (``None``: all).
+    """
+
+    kind: str
+    method: str | None = None
+    path: str | None = None
+    listener: str | None = None
+    count: int | None = 1
+    seconds: float = 0.0
+    status: int = 503
+    body: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    KINDS = ("delay", "status", "reset", "malformed")
+
+    def __post_init__(self):
+        if self.kind not in self.KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {', '.join(self.KINDS)}")
+        self._path_re = re.compile(self.path) if self.path else None
+
+    def matches(self, request: Request) -> bool:
+        if self.method and self.method.upper() != request.method:
+            return False
+        if self.listener and self.listener != request.listener:
+            return False
+        return not (self._path_re and not self._path_re.search(request.path))
+
+
+class Emulator:
+    """Base class: state, request log, faults, listeners."""
+
+    #: listener names, in the order ports are given on the command line
+    listeners: tuple[str, ...] = ("api",)
+
+    def __init__(self, username: str | None = None, password: str | None = None):
+        self.lock = threading.RLock()
+        self.requests: list[Request] = []
+        self.faults: list[Fault] = []
+        self.credentials = (username, password) if username is not None else None
+        self._servers: dict[str, ThreadingHTTPServer] = {}
+        self._threads: list[threading.Thread] = []
+
+    # -- to be implemented by subclasses ---------------------------------
+
+    def route(self, request: Request) -> Response:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def control(self, action: str, payload: dict) -> Response:
+        return Response.json({"error": f"unknown control action {action!r}"}, status=404)
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        """Add emulator-specific command-line options (see :func:`run_cli`)."""
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Emulator:
+        return cls(username=args.username, password=args.password)
+
+    def requires_auth(self, request: Request) -> bool:
+        """Whether ``request`` must carry the basic-auth credentials."""
+        return self.credentials is not None
+
+    # -- request log and faults ------------------------------------------
+
+    def log(self, method: str | None = None, listener: str | None = None, path: str | None = None) -> list[Request]:
+        with self.lock:
+            entries = list(self.requests)
+        return [
+            entry
+            for entry in entries
+            if (method is None or entry.method == method.upper())
+            and (listener is None or entry.listener == listener)
+            and (path is None or re.search(path, entry.path))
+        ]
+
+    def clear_log(self) -> None:
+        with self.lock:
+            self.requests.clear()
+
+    def add_fault(self, **spec) -> Fault:
+        fault = Fault(**spec)
+        with self.lock:
+            self.faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        with self.lock:
+            self.faults.clear()
+
+    def _take_fault(self, request: Request) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.matches(request):
+                    if fault.count is not None:
+                        fault.count -= 1
+                        if fault.count <= 0:
+                            self.faults.remove(fault)
+                    return fault
+        return None
+
+    # -- lifecycle -------------------------------------------------------
+
+    def start(self, ports: dict[str, int] | None = None, host: str = "127.0.0.1") -> Emulator:
+        ports = ports or {}
+        for name in self.listeners:
+            server = _Server((host, ports.get(name, 0)), _Handler)
+            server.emulator = self
+            server.listener = name
+            self._servers[name] = server
+            thread = threading.Thread(target=server.serve_forever, name=f"emulator-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        for server in self._servers.values():
+            server.shutdown()
+            server.server_close()
+        self._servers.clear()
+
+    def url(self, listener: str | None = None) -> str:
+        server = self._servers[listener or self.listeners[0]]
+        host, port = server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def urls(self) -> dict[str, str]:
+        return {name: self.url(name) for name in self.listeners}
+
+    # -- dispatch (called from the handler thread) -----------------------
+
+    def _control(self, request: Request) -> Response:
+        action = request.path[len(CONTROL_PREFIX) :].strip("/")
+        try:
+            payload = json.loads(request.body or b"{}")
+        except ValueError:
+            return Response.json({"error": "control body must be JSON"}, status=400)
+        if action == "requests":
+            if request.method == "DELETE":
+                self.clear_log()
+                return Response.json({"cleared": True})
+            return Response.json([entry.as_dict() for entry in self.log()])
+        if action == "faults":
+            if request.method == "DELETE":
+                self.clear_faults()
+                return Response.json({"cleared": True})
+            try:
+                self.add_fault(**payload)
+            except (TypeError, ValueError, re.error) as exc:
+                return Response.json({"error": str(exc)}, status=400)
+            return Response.json({"added": payload}, status=201)
+        return self.control(action, payload)
+
+    def _authorized(self, request: Request) -> bool:
+        if not self.requires_auth(request):
+            return True
+        header = request.headers.get("authorization", "")
+        if not header.lower().startswith("basic "):
+            return False
+        try:
+            user, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return False
+        return (user, password) == self.credentials
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    emulator: Emulator
+    listener: str
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+    _was_reset = False
+
+    def log_message(self, format, *args):
+        pass
+
+    def do_GET(self):
+        self._dispatch()
+
+    do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_GET
+
+    def _dispatch(self):
+        emulator = self.server.emulator
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        request = Request(
+            listener=self.server.listener,
+            method=self.command,
+            path=parts.path,
+            query=parse_qs(parts.query, keep_blank_values=True),
+            raw_query=parts.query,
+            headers={key.lower(): value for key, value in self.headers.items()},
+            body=body,
+        )
+        if parts.path.startswith(CONTROL_PREFIX):
+            self._send(emulator._control(request))
+            return
+
+        with emulator.lock:
+            emulator.requests.append(request)
+        fault = emulator._take_fault(request)
+        if fault and fault.kind == "delay":
+            time.sleep(fault.seconds)
+        if fault and fault.kind == "reset":
+            self._reset()
+            return
+        if fault and fault.kind == "status":
+            self._send(Response(fault.status, fault.body.encode("utf-8"), dict(fault.headers)))
+            return
+
+        if not emulator._authorized(request):
+            response = Response.text("Unauthorized\n", status=401)
+            response.headers["WWW-Authenticate"] = 'Basic realm="Restricted Content"'
+        else:
+            try:
+                response = emulator.route(request)
+            except Exception as exc:  # an emulator bug must show up as a 500, not a hung client
+                response = Response.text(f"emulator error: {exc!r}\n", status=500)
+        if fault and fault.kind == "malformed":
+            response.body = response.body[: len(response.body) // 2] or b"<"
+        self._send(response)
+
+    def _send(self, response: Response):
+        self.send_response(response.status)
+        headers = dict(response.headers)
+        headers.setdefault("Content-Type", "text/plain; charset=utf-8")
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD" and response.body:
+            self.wfile.write(response.body)
+
+    def _reset(self):
+        # SO_LINGER with a zero timeout makes close() send RST: the client sees
+        # "connection reset by peer", as with a crashed or overloaded server.
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+        self.close_connection = True
+        self._was_reset = True
+
+    def finish(self):
+        if self._was_reset:
+            return
+        with contextlib.suppress(OSError):
+            super().finish()
+
+
+def run_cli(emulator_class: type[Emulator], argv: list[str] | None = None) -> int:
+    """Run an emulator in the foreground until SIGINT/SIGTERM.
+
+    One ``--<listener>-port`` option per listener of the class (0 picks a free
+    port). The listening URLs are printed as one JSON line on stdout, so a
+    script can wait for that line and read the ports from it.
+    """
+    parser = argparse.ArgumentParser(description=(emulator_class.__doc__ or "").strip().splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--username", help="require HTTP basic auth with this user name")
+    parser.add_argument("--password", help="password for --username")
+    for name in emulator_class.listeners:
+        parser.add_argument(f"--{name}-port", type=int, default=0, help=f"port of the {name} listener (0: any free port)")
+    emulator_class.add_arguments(parser)
+    args = parser.parse_args(argv)
+
+    emulator = emulator_class.from_args(args)
+    emulator.start(ports={name: getattr(args, f"{name}_port") for name in emulator.listeners}, host=args.host)
+    print(json.dumps(emulator.urls()), flush=True)
+
+    stopped = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
+    stopped.wait()
+    emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("run one of the vendor emulators, e.g. python -m tests.emulators.usp")

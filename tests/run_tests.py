@@ -1,0 +1,160 @@
+"""Run every check of the collection and print one summary (``make test``).
+
+Steps, each timed:
+
+1. stage the checkout (tracked and untracked-but-not-ignored files) as
+   ``<tmp>/ansible_collections/mediaops/streaming``, the layout ansible-test
+   and the collection loader need;
+2. ruff lint and format check;
+3. antsibull-changelog lint;
+4. ``ansible-test sanity --venv`` on the running Python;
+5. pytest: unit tests and integration tests (modules run through Ansible
+   against the emulators).
+
+ansible-test bootstraps pip in its venvs with a script it downloads; where
+that download fails (no internet but the package registries), a stand-in that
+uses the interpreter's own ``ensurepip`` is written to the cache path
+ansible-test names, and the step is run again. ansible-test runs with a
+project-local HOME (``.cache/ansible-test-home``), so nothing outside the
+checkout is touched and its venvs are reused between runs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BIN_DIR = Path(sys.executable).parent
+ANSIBLE_TEST_HOME = REPO_ROOT / ".cache" / "ansible-test-home"
+
+GET_PIP_STAND_IN = '''"""Stand-in for ansible-test's get-pip bootstrap script (written by tests/run_tests.py).
+
+The real script is downloaded from a host that is unreachable here; this one
+installs pip from the interpreter's bundled wheel, then the requested packages.
+"""
+import subprocess
+import sys
+
+subprocess.run([sys.executable, "-m", "ensurepip", "--upgrade"], check=True, stdout=subprocess.DEVNULL)
+arguments = [arg for arg in sys.argv[1:] if arg not in ("--no-setuptools", "--no-wheel")]
+if arguments:
+    subprocess.run([sys.executable, "-m", "pip", "install", *arguments], check=True)
+'''
+
+
+def log(message: str) -> None:
+    print(f"\n=== {message}", flush=True)
+
+
+def run(argv, cwd, env=None, capture=False) -> subprocess.CompletedProcess:
+    print("$ " + " ".join(str(arg) for arg in argv), flush=True)
+    if capture:
+        completed = subprocess.run(argv, cwd=cwd, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
+        sys.stdout.write(completed.stdout)
+        sys.stdout.flush()
+        return completed
+    return subprocess.run(argv, cwd=cwd, env=env, check=False)
+
+
+def project_files() -> list[str]:
+    try:
+        listing = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO_ROOT, capture_output=True, check=True
+        ).stdout.decode()
+        return sorted({name for name in listing.split("\0") if name and (REPO_ROOT / name).is_file()})
+    except (OSError, subprocess.CalledProcessError):
+        skip = {".git", ".venv", ".cache", "tests/output", "__pycache__", ".pytest_cache", ".ruff_cache"}
+        names = []
+        for path in REPO_ROOT.rglob("*"):
+            relative = path.relative_to(REPO_ROOT).as_posix()
+            if path.is_file() and not any(relative == item or relative.startswith(item + "/") or f"/{item}/" in f"/{relative}" for item in skip):
+                names.append(relative)
+        return sorted(names)
+
+
+def stage() -> Path:
+    root = Path(tempfile.mkdtemp(prefix="mediaops-test-"))
+    collection = root / "ansible_collections" / "mediaops" / "streaming"
+    for name in project_files():
+        target = collection / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO_ROOT / name, target)
+    return collection
+
+
+def sanity(collection: Path) -> bool:
+    env = dict(os.environ, HOME=str(ANSIBLE_TEST_HOME), PATH=f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}")
+    ANSIBLE_TEST_HOME.mkdir(parents=True, exist_ok=True)
+    python_version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    argv = [str(BIN_DIR / "ansible-test"), "sanity", "--venv", "--python", python_version, "--color", "no"]
+    for _ in range(2):
+        completed = run(argv, collection, env=env, capture=True)
+        missing = re.search(r"Download failed:.*?saved to: (\S+get_pip_\S+\.py)", completed.stdout, re.DOTALL)
+        if completed.returncode == 0 or not missing:
+            return completed.returncode == 0
+        stand_in = Path(missing.group(1))
+        print(f"ansible-test could not download its pip bootstrap script; writing a stand-in at {stand_in}")
+        stand_in.parent.mkdir(parents=True, exist_ok=True)
+        stand_in.write_text(GET_PIP_STAND_IN)
+    return False
+
+
+def main() -> int:
+    steps: list[tuple[str, bool, float]] = []
+    pytest_summary = ""
+
+    def step(name, function):
+        log(name)
+        started = time.monotonic()
+        try:
+            ok = function()
+        except Exception as exc:  # a broken step must still show up in the summary
+            print(f"{name} raised {exc!r}")
+            ok = False
+        steps.append((name, ok, time.monotonic() - started))
+        return ok
+
+    collection = stage()
+    print(f"staged the collection at {collection}")
+    env = dict(os.environ, PATH=f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}")
+
+    step("ruff check", lambda: run([BIN_DIR / "ruff", "check", "."], collection).returncode == 0)
+    step("ruff format --check", lambda: run([BIN_DIR / "ruff", "format", "--check", "."], collection).returncode == 0)
+    step("antsibull-changelog lint", lambda: run([BIN_DIR / "antsibull-changelog", "lint"], collection).returncode == 0)
+    step("ansible-test sanity", lambda: sanity(collection))
+
+    def pytest_step():
+        nonlocal pytest_summary
+        pytest_env = dict(env, PYTHONPATH=str(collection.parents[2]))
+        workers = os.environ.get("PYTEST_WORKERS", "2")
+        completed = run(
+            [sys.executable, "-m", "pytest", "tests/unit", "tests/integration", "-p", "no:cacheprovider", "-n", workers, "-q", "-rfE"],
+            collection,
+            env=pytest_env,
+            capture=True,
+        )
+        lines = [line for line in completed.stdout.splitlines() if re.search(r"\d+ (passed|failed|error)", line)]
+        pytest_summary = lines[-1].strip("= ") if lines else "no pytest summary line"
+        return completed.returncode == 0
+
+    step("pytest (unit + integration)", pytest_step)
+
+    log("summary")
+    for name, ok, seconds in steps:
+        print(f"{'PASS' if ok else 'FAIL'}  {name:32} {seconds:7.1f}s")
+    print(f"pytest: {pytest_summary}")
+    failed = [name for name, ok, _ in steps if not ok]
+    print("make test: all checks passed" if not failed else f"make test: FAILED: {', '.join(failed)}")
+    shutil.rmtree(collection.parents[2], ignore_errors=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
