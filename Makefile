@@ -4,7 +4,10 @@
 #               unit and integration tests, and print one summary
 # Python 3.12+ is needed for ansible-core 2.21; override with PYTHON=/path/to/python3.12.
 
-PYTHON ?= $(shell command -v python3.12 2>/dev/null || { p=$$(pyenv prefix 3.12 2>/dev/null) && echo "$$p/bin/python3.12"; } || command -v python3.13 2>/dev/null)
+# The first candidate that really runs and is 3.12+ (a pyenv shim for a version
+# that is not activated exists but fails, so existence alone is not enough).
+PYTHON ?= $(shell for candidate in python3.12 "$$(pyenv prefix 3.12 2>/dev/null)/bin/python3.12" python3.13 "$$(pyenv prefix 3.13 2>/dev/null)/bin/python3.13" python3; do \
+	"$$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { command -v "$$candidate"; break; }; done)
 VENV := .venv
 VENV_PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed

@@ -91,10 +91,12 @@ def publishing_point_from_params(params) -> PublishingPoint:
             f"invalid publishing point name {name!r}: use letters, digits, '_', '-' and '.' only "
             "(no '/', '..', query strings or spaces); put parent directories in base_path"
         )
-    base_path = (params.get("base_path") or "").strip()
-    base_path = base_path[1:] if base_path.startswith("/") else base_path
+    given = (params.get("base_path") or "").strip()
+    # One leading and one trailing slash are forgiven ("/events/" is "events");
+    # any other empty part is a typo that would address another directory.
+    base_path = given[1:] if given.startswith("/") else given
     base_path = base_path[:-1] if base_path.endswith("/") else base_path
-    if base_path:
+    if base_path or given not in ("", "/"):
         for part in base_path.split("/"):
             if not _PATH_PART.match(part):
                 raise StreamingError(
@@ -226,7 +228,9 @@ class UspClient:
                 details={"publishing_point_state": state},
             )
         if response.status_code == 500:
-            self._fail(response, f"the server failed to delete the resources of {point.directory}", "See the web server's error log; the point may be half deleted")
+            self._fail(
+                response, f"the server failed to delete the resources of {point.directory}", "See the web server's error log; the point may be half deleted"
+            )
         self._common_failures(response, point)
         self._fail(response, f"could not delete publishing point {point.directory}")
         return False  # pragma: no cover

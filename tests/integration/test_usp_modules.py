@@ -455,7 +455,9 @@ def _archived_point(ansible_run, usp, name: str, fragments: int = 30):
 
 def test_purge_all_then_nothing_to_do(ansible_run, usp):
     _archived_point(ansible_run, usp, "ch28")
-    tasks = task("purge", PURGE, origin_url=usp.url("origin"), name="ch28", all=True) + task("again", PURGE, origin_url=usp.url("origin"), name="ch28", all=True)
+    tasks = task("purge", PURGE, origin_url=usp.url("origin"), name="ch28", all=True) + task(
+        "again", PURGE, origin_url=usp.url("origin"), name="ch28", all=True
+    )
     result = ansible_run.playbook(tasks)
     assert result.rc == 0, result.output
     purged = result.task("purge")
