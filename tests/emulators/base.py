@@ -202,7 +202,8 @@ class Emulator:
             server.emulator = self
             server.listener = name
             self._servers[name] = server
-            thread = threading.Thread(target=server.serve_forever, name=f"emulator-{name}", daemon=True)
+            # A short poll interval: shutdown() waits up to one interval per listener.
+            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"emulator-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
         return self
