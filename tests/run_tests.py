@@ -94,7 +94,7 @@ def sanity(collection: Path) -> bool:
     ANSIBLE_TEST_HOME.mkdir(parents=True, exist_ok=True)
     python_version = f"{sys.version_info.major}.{sys.version_info.minor}"
     argv = [str(BIN_DIR / "ansible-test"), "sanity", "--venv", "--python", python_version, "--color", "no"]
-    for _ in range(2):
+    for _attempt in range(2):
         completed = run(argv, collection, env=env, capture=True)
         missing = re.search(r"Download failed:.*?saved to: (\S+get_pip_\S+\.py)", completed.stdout, re.DOTALL)
         if completed.returncode == 0 or not missing:
@@ -150,7 +150,7 @@ def main() -> int:
     for name, ok, seconds in steps:
         print(f"{'PASS' if ok else 'FAIL'}  {name:32} {seconds:7.1f}s")
     print(f"pytest: {pytest_summary}")
-    failed = [name for name, ok, _ in steps if not ok]
+    failed = [name for name, ok, _seconds in steps if not ok]
     print("make test: all checks passed" if not failed else f"make test: FAILED: {', '.join(failed)}")
     shutil.rmtree(collection.parents[2], ignore_errors=True)
     return 1 if failed else 0

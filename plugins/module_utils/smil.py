@@ -139,9 +139,9 @@ def parse_smil(text, source: str = "SMIL document"):
     # The byte scan above cannot see every encoding a declaration may name;
     # the parsed tree is the last word.
     dtd = root.getroottree().docinfo.internalDTD
-    if dtd is not None and any(True for _ in dtd.iterentities()):
+    if dtd is not None and any(True for declaration in dtd.iterentities()):
         raise _entity_refusal(source)
-    if any(True for _ in root.iter(etree.Entity)):
+    if any(True for reference in root.iter(etree.Entity)):
         raise _entity_refusal(source)
     if _localname(root) != "smil" or _namespace(root) not in (None, SMIL_NAMESPACE):
         raise StreamingError(f"{source} is not a SMIL document: its root element is {root.tag!r}, expected 'smil' (namespace {SMIL_NAMESPACE})")

@@ -253,7 +253,7 @@ class Emulator:
         if not header.lower().startswith("basic "):
             return False
         try:
-            user, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
+            user, _separator, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
         except (ValueError, UnicodeDecodeError):
             return False
         return (user, password) == self.credentials
@@ -369,7 +369,7 @@ def run_cli(emulator_class: type[Emulator], argv: list[str] | None = None) -> in
 
     stopped = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopped.set())
+        signal.signal(signum, lambda *_signal_args: stopped.set())
     stopped.wait()
     emulator.stop()
     return 0

@@ -105,7 +105,7 @@ def parse_iso_us(text: str) -> int:
 
 
 def _hms_us(hours: str, minutes: str, seconds: str) -> int:
-    whole, _, fraction = seconds.partition(".")
+    whole, _separator, fraction = seconds.partition(".")
     return (int(hours) * 3600 + int(minutes) * 60) * 1_000_000 + _seconds_us(whole, fraction)
 
 
@@ -578,7 +578,7 @@ class UspEmulator(Emulator):
             target = self.point(point)
             if target.session is None:
                 raise UspEmulatorError(f"no encoder is connected to {target.path!r}: call encoder/start first", status=409)
-            for _ in range(count):
+            for _fragment in range(count):
                 self._push(target)
             return target
 
