@@ -1,0 +1,113 @@
+#!/usr/bin/python
+# Copyright: mediaops.streaming contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: red5_stream_registry
+short_description: Clear stream entries from a Red5 Pro Stream Manager (administration)
+version_added: 0.1.0
+description:
+  - Clears the Stream Manager's stream entries with its administration call C(DELETE /admin/event), for example to remove
+    entries left behind by origins that went away. Publishing itself is not affected.
+  - API 1.0, 2.0 and 3.0 clear every entry. API 3.1 and 4.0 clear only inactive entries, unless O(include_active=true).
+  - C(changed) is true when the Stream Manager reports that it removed entries (RV(count) > 0).
+  - Needs O(access_token).
+author: mediaops.streaming contributors (@mediaops)
+extends_documentation_fragment:
+  - mediaops.streaming.red5
+  - mediaops.streaming.connection
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Check mode lists the active streams (without sending O(access_token)) and deletes nothing. It predicts RV(count) as the
+        number of listed streams where the API version clears every entry or O(include_active=true); entries of streams that
+        are no longer active are not in that list, so the prediction is a lower bound.
+      - On API 3.1 and 4.0 without O(include_active), only inactive entries would be cleared, and no API call lists them; check
+        mode then reports V(0) with a warning.
+  diff_mode:
+    support: N/A
+  platform:
+    platforms: all
+  action_group:
+    support: full
+    membership:
+      - mediaops.streaming.red5
+options:
+  state:
+    description:
+      - V(cleared) removes the stream entries.
+    type: str
+    choices: [cleared]
+    default: cleared
+  include_active:
+    description:
+      - Also clear the entries of streams that are publishing (C(includeActive=true)).
+      - API 3.1 and 4.0 only; refused on older versions, which always clear every entry.
+    type: bool
+notes:
+  - The access token is sent as the C(accessToken) query parameter, as the API requires; it is masked in every message and
+    URL the module shows.
+  - C(DELETE) is repeated after a connection reset, a read timeout or HTTP 429/502/503/504 (see O(retries)); if the first
+    attempt did clear entries, the repeated one reports the entries left, so RV(count) may then be lower than what was removed.
+seealso:
+  - module: mediaops.streaming.red5_stream_info
+"""
+
+EXAMPLES = r"""
+- name: Clear stale stream entries (API 3.1 and 4.0 keep the entries of live streams)
+  mediaops.streaming.red5_stream_registry:
+    url: https://sm.example.com
+    api_version: "4.0"
+    access_token: "{{ vault_red5_sm_token }}"
+    state: cleared
+  delegate_to: localhost
+  register: cleared
+
+- name: Report how many were removed
+  ansible.builtin.debug:
+    msg: "{{ cleared.count }} stream entries removed"
+
+- name: Clear every entry, live ones too, with the token from RED5_SM_ACCESS_TOKEN
+  mediaops.streaming.red5_stream_registry:
+    url: https://sm.example.com
+    api_version: "3.1"
+    include_active: true
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+count:
+  description:
+    - Number of stream entries the Stream Manager removed.
+    - In check mode, the predicted number (a lower bound, see the check mode attribute).
+  returned: success
+  type: int
+  sample: 3
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.mediaops.streaming.plugins.module_utils.red5 import RED5_ARGUMENT_SPEC, clear_stream_registry
+from ansible_collections.mediaops.streaming.plugins.module_utils.runner import run_module
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            RED5_ARGUMENT_SPEC,
+            state=dict(type="str", choices=["cleared"], default="cleared"),
+            include_active=dict(type="bool"),
+        ),
+        supports_check_mode=True,
+    )
+    run_module(module, clear_stream_registry)
+
+
+if __name__ == "__main__":
+    main()
