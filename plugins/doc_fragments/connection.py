@@ -1,6 +1,6 @@
 # Copyright: mediaops.streaming contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""HTTP options shared by every module (module_utils/http.py HTTP_ARGUMENT_SPEC)."""
+"""HTTP options shared by every module (module_utils/http_client.py HTTP_ARGUMENT_SPEC)."""
 
 from __future__ import annotations
 

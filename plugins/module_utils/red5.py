@@ -26,7 +26,7 @@ from urllib.parse import quote, urlencode
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.mediaops.streaming.plugins.module_utils.errors import StreamingError, excerpt
-from ansible_collections.mediaops.streaming.plugins.module_utils.http import HTTP_ARGUMENT_SPEC, HttpClient
+from ansible_collections.mediaops.streaming.plugins.module_utils.http_client import HTTP_ARGUMENT_SPEC, HttpClient
 
 API_VERSIONS = ("1.0", "2.0", "3.0", "3.1", "4.0")
 DEFAULT_API_VERSION = "2.0"

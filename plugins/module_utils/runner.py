@@ -14,7 +14,7 @@ from __future__ import annotations
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.mediaops.streaming.plugins.module_utils.errors import StreamingError
-from ansible_collections.mediaops.streaming.plugins.module_utils.http import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
+from ansible_collections.mediaops.streaming.plugins.module_utils.http_client import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
 
 try:
     from ansible_collections.mediaops.streaming.plugins.module_utils.smil import HAS_LXML, LXML_IMPORT_ERROR

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.mediaops.streaming.plugins.module_utils.errors import StreamingError
-from ansible_collections.mediaops.streaming.plugins.module_utils.http import HTTP_ARGUMENT_SPEC, HttpClient
+from ansible_collections.mediaops.streaming.plugins.module_utils.http_client import HTTP_ARGUMENT_SPEC, HttpClient
 from ansible_collections.mediaops.streaming.plugins.module_utils.smil import (
     body_differences,
     build_manifest,
