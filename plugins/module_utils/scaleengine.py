@@ -106,7 +106,8 @@ CODE_ADVICE = {
 # failure without one of the general codes whose message says so, or a success
 # without data.
 _NOT_FOUND_MESSAGE = re.compile(
-    r"not\s+(?:be\s+)?(?:found|live|active|running|connected|exist|publishing)|no\s+(?:such|matching|active|live)|does\s*n[o']t\s+exist|offline|unknown\s+stream",
+    r"not\s+(?:be\s+)?(?:found|live|active|running|connected|exist|publishing)"
+    r"|no\s+(?:such|matching|active|live)|does\s*n[o']t\s+exist|offline|unknown\s+stream",
     re.IGNORECASE,
 )
 # Keys under which a stream's details may list its PushPublish sessions.

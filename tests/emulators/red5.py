@@ -142,7 +142,7 @@ class Red5Emulator(Emulator):
     def from_args(cls, args):
         emulator = cls(access_token=args.access_token, versions=args.versions or VERSIONS, username=args.username, password=args.password)
         for path in args.broadcast:
-            scope, _, name = path.strip("/").rpartition("/")
+            scope, _separator, name = path.strip("/").rpartition("/")
             emulator.start_broadcast(scope=scope or "live", name=name)
         return emulator
 
@@ -267,7 +267,7 @@ class Red5Emulator(Emulator):
             where = f"geozone {geozone}" if geozone else f"region {region}"
             raise Red5Error(f"No {kind[:-1]} available in {where} (strict)", status=400)
         if len(candidates) < count:
-            seen = {node for node, _ in candidates}
+            seen = {node for node, _region in candidates}
             candidates += [
                 (node, entry["region"]) for entry in self.regions if not (strict and (geozone or region)) for node in entry[kind] if node not in seen
             ]

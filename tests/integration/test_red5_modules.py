@@ -492,7 +492,7 @@ def test_adhoc_listing_against_the_emulator_cli(ansible_run):
         text=True,
     )
     try:
-        ready, _, _ = select.select([process.stdout], [], [], 30)
+        ready, _writable, _errors = select.select([process.stdout], [], [], 30)
         assert ready, "the emulator did not print its URLs"
         url = json.loads(process.stdout.readline())["api"]
         result = ansible_run.adhoc(INFO, f"url={url}")

@@ -741,7 +741,7 @@ def test_request_log_records_both_listeners(usp, api, origin):
 def test_status_fault_burst_is_consumed_after_count(usp, api):
     create(api)
     control(usp, "faults", {"kind": "status", "status": 503, "count": 2, "method": "GET", "path": r"\.isml$", "listener": "api"}, expect=201)
-    assert [requests.get(f"{api}/ch1/ch1.isml", timeout=TIMEOUT).status_code for _ in range(3)] == [503, 503, 200]
+    assert [requests.get(f"{api}/ch1/ch1.isml", timeout=TIMEOUT).status_code for _attempt in range(3)] == [503, 503, 200]
 
 
 def test_delay_fault(usp, api, origin):
@@ -787,7 +787,7 @@ def test_cli_prints_its_urls_and_stops_on_sigterm():
         text=True,
     )
     try:
-        ready, _, _ = select.select([process.stdout], [], [], TIMEOUT)
+        ready, _writable, _errors = select.select([process.stdout], [], [], TIMEOUT)
         assert ready, "the emulator printed nothing"
         urls = json.loads(process.stdout.readline())
         assert set(urls) == {"api", "origin"}

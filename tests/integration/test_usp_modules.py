@@ -360,7 +360,7 @@ def test_password_never_in_output(ansible_run, usp_auth, verbosity):
     password = "S3cr3t-pa55/wörd"
     authorization = base64.b64encode(f"operator:{password}".encode()).decode()
     args = connection(usp_auth, name="ch23", username="operator", password=password)
-    bad_name_args = dict(args, name="x/y")
+    bad_name_args = {**args, "name": "x/y"}
     assert ansible_run.playbook(task("create", PP, **args)).rc == 0
     usp_auth.encoder_start("ch23")
     usp_auth.encoder_push("ch23")
