@@ -519,3 +519,21 @@ def test_purge_bad_window_is_refused(ansible_run, usp):
     assert "keep must be a duration HH:MM:SS" in result.task("bad keep")["msg"]
     assert "must be after start" in result.task("backwards")["msg"]
     assert usp.log() == []
+
+
+# -- missing libraries -------------------------------------------------------
+
+
+@pytest.mark.parametrize("library", ["lxml", "requests"])
+def test_missing_library_is_reported_without_traceback(ansible_run, usp, tmp_path, library):
+    # A package of that name that fails to import, first on the module's path,
+    # stands in for a host where the library is not installed.
+    blocker = tmp_path / "blocked" / library
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text(f"raise ImportError('{library} is blocked for this test')\n")
+    result = ansible_run.playbook(task("create", PP, **connection(usp, name="ch32")), env={"PYTHONPATH": str(blocker.parent)})
+    assert result.rc != 0
+    failure = result.task("create")
+    assert f"Failed to import the required Python library ({library})" in failure["msg"]
+    assert "Traceback" not in result.stdout
+    assert usp.log() == []
