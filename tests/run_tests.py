@@ -8,7 +8,8 @@ Steps, each timed:
 2. ruff lint and format check;
 3. antsibull-changelog lint;
 4. ``ansible-test sanity --venv`` on the running Python;
-5. pytest: unit tests and integration tests (modules run through Ansible
+5. ansible-lint (production profile, offline) on the role and the playbooks;
+6. pytest: unit tests and integration tests (modules run through Ansible
    against the emulators).
 
 ansible-test bootstraps pip in its venvs with a script it downloads; where
@@ -129,6 +130,9 @@ def main() -> int:
     step("ruff format --check", lambda: run([BIN_DIR / "ruff", "format", "--check", "."], collection).returncode == 0)
     step("antsibull-changelog lint", lambda: run([BIN_DIR / "antsibull-changelog", "lint"], collection).returncode == 0)
     step("ansible-test sanity", lambda: sanity(collection))
+    lint_env = dict(env, ANSIBLE_COLLECTIONS_PATH=str(collection.parents[2]), ANSIBLE_HOME=str(collection.parents[2] / "ansible-home"))
+    lint_argv = [BIN_DIR / "ansible-lint", "--offline", "--profile", "production", "roles/restart_session", "playbooks/", "tests/demo/"]
+    step("ansible-lint (production)", lambda: run(lint_argv, collection, env=lint_env).returncode == 0)
 
     def pytest_step():
         nonlocal pytest_summary

@@ -31,7 +31,9 @@ Control actions (``POST /_emulator/<action>`` with a JSON body):
 push_service_id, target]}, ``set_viewers`` {app, video_url, viewer_count_avg,
 ...}, ``add_app`` {name[, id]}, ``heavy_load`` {count}, ``reset``, ``state``.
 ``on_stream_close`` (in-process only) is called with (app, inst, stream) after
-a stream is closed through the API.
+a stream is closed through the API, and ``on_pushpublish_disconnect`` with
+(app, inst, stream, session) for each PushPublish session a
+``pushpublish.disconnect`` removed.
 """
 
 from __future__ import annotations
@@ -173,6 +175,7 @@ class ScaleEngineEmulator(Emulator):
         self.seed = seed
         #: called with (app, inst, stream) after stream.close closed a stream
         self.on_stream_close = None
+        self.on_pushpublish_disconnect = None
         self.reset()
 
     # -- state -----------------------------------------------------------
@@ -415,6 +418,7 @@ class ScaleEngineEmulator(Emulator):
             if missing:
                 return missing
         disconnected = []
+        removed = []
         for (app, inst, stream), details in self.streams.items():
             if request.get("app") not in (None, "") and app != request["app"]:
                 continue
@@ -427,7 +431,12 @@ class ScaleEngineEmulator(Emulator):
                 by_id = service_id not in (None, "") and _php_equal(session["push_service_id"], service_id)
                 by_name = service_id in (None, "") and request.get("entry_name") in ("*", session["entry_name"])
                 (disconnected if by_id or by_name else kept).append(session)
+                if by_id or by_name:
+                    removed.append(((app, inst, stream), session))
             details["pushpublish"] = kept
+        if self.on_pushpublish_disconnect is not None:
+            for key, session in removed:
+                self.on_pushpublish_disconnect(*key, session)
         if not disconnected:
             return self._failure("No matching PushPublish session is connected")
         return self._success(", ".join(session["entry_name"] for session in disconnected) + " disconnected")

@@ -91,6 +91,10 @@ class AnsibleRunner:
         env.update(extra or {})
         return env
 
+    def run(self, argv: list[str], env: dict | None = None, callback: str = "default", timeout: float = 300) -> AnsibleResult:
+        """Run any Ansible command line (e.g. ``ansible-playbook mediaops.streaming.restart_session``)."""
+        return self._run(argv, self.env(env, callback), timeout)
+
     def _run(self, argv: list[str], env: dict, timeout: float) -> AnsibleResult:
         self.runs += 1
         results_file = self.workdir / f"results-{self.runs}.jsonl"

@@ -1,0 +1,398 @@
+"""The restart_session role through its collection playbook, against the wired emulators (tests/emulators/stack.py).
+
+Every run is ``ansible-playbook mediaops.streaming.restart_session -i <channels> -e @<vars>``
+with the connection settings in the environment, as an AWX job template runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.emulators.scaleengine import DEFAULT_API_KEY, DEFAULT_API_SECRET
+from tests.emulators.stack import build_stack
+from tests.integration.conftest import BIN_DIR
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+START_TASKS = str(REPO_ROOT / "tests" / "demo" / "restart_start_encoder.yml")
+STOP_TASKS = str(REPO_ROOT / "tests" / "demo" / "restart_stop_encoder.yml")
+WRITES = ("POST", "PUT", "DELETE")
+USP_PASSWORD = "S3cr3t-pa55/wörd"
+DESIRED = {"archiving": True, "archive_segment_length": 60, "dvr_window_length": 60}
+
+# Small timeouts and poll intervals keep the failure tests fast; the emulated
+# encoder stops 0.3 s after End Of Stream and Red5 follows 0.3 s after a start.
+FAST = {
+    "restart_session_stop_method": "scaleengine_stream",
+    "restart_session_scaleengine_app": "demo-origin",
+    "restart_session_scaleengine_inst": "live",
+    "restart_session_stop_timeout": 10,
+    "restart_session_poll_interval": 0.2,
+    "restart_session_started_timeout": 20,
+    "restart_session_red5_timeout": 20,
+}
+
+
+@pytest.fixture
+def stack():
+    emulators = build_stack(["ch1", "ch2"], interval=0.5, eos_delay=0.3, red5_delay=0.3)
+    yield emulators
+    emulators.stop()
+
+
+def restart(ansible_run, stack, hosts, variables, *, check=False, verbosity=0, args=(), env=None, timeout=300):
+    """Run the collection playbook for the channels ``hosts`` (name -> host variables).
+
+    The connection settings come from the environment (``env``, by default all of ``stack.env()``).
+    """
+    inventory = ansible_run.workdir / "channels.yml"
+    inventory.write_text(json.dumps({"channels": {"hosts": {name: host_vars or {} for name, host_vars in hosts.items()}}}))
+    extra = ansible_run.workdir / "vars.json"
+    extra.write_text(json.dumps(variables))
+    argv = [str(BIN_DIR / "ansible-playbook"), "mediaops.streaming.restart_session", "-i", str(inventory), "-e", f"@{extra}"]
+    if check:
+        argv.append("--check")
+    if verbosity:
+        argv.append("-" + "v" * verbosity)
+    argv += list(args)
+    return ansible_run.run(argv, env=stack.env() if env is None else env, timeout=timeout)
+
+
+def role_task(result, suffix: str, host: str) -> dict:
+    """The result of the role's task whose name ends with ``suffix`` (role tasks are prefixed with the role)."""
+    found = [entry for entry in result.tasks if entry["host"] == host and entry["task"].endswith(suffix)]
+    assert found, f"no task ending in {suffix!r} for {host}; output:\n{result.output[-4000:]}"
+    return found[-1]
+
+
+def summary(result, host: str) -> dict:
+    return role_task(result, "Put the result together", host)["result"]["ansible_facts"]["restart_session_result"]
+
+
+def summary_lines(result, host: str) -> list[str]:
+    return role_task(result, "Summarise the restart", host)["result"]["msg"]
+
+
+def failure(result, host: str) -> str:
+    entry = role_task(result, "Fail with where the restart stopped", host)
+    assert entry["status"] == "failed"
+    return entry["result"]["msg"]
+
+
+def usp_writes(stack, point: str | None = None) -> list[tuple[str, str]]:
+    entries = [entry for entry in stack.usp.log() if entry.method in WRITES]
+    if point is not None:
+        entries = [entry for entry in entries if entry.path.startswith(f"/{point}/")]
+    return [(entry.method, entry.path + (f"?{entry.raw_query}" if entry.raw_query else "")) for entry in entries]
+
+
+def scaleengine_writes(stack) -> list[dict]:
+    return [item for item in stack.scaleengine.commands() if item["command"] in ("stream.close", "pushpublish.disconnect")]
+
+
+def settings_of(stack, point: str) -> dict:
+    return dict(stack.usp.point(point).head)
+
+
+def archive_of(stack, point: str) -> list:
+    return list(stack.usp.point(point).archive)
+
+
+def recap(result, host: str) -> dict:
+    match = re.search(rf"^{re.escape(host)}\s+:\s+(.*)$", result.stdout, re.MULTILINE)
+    assert match, result.output[-3000:]
+    return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", match.group(1))}
+
+
+# -- the whole workflow ----------------------------------------------------------------
+
+
+def test_full_restart(ansible_run, stack):
+    stack.usp.create_directory("events")
+    stack.add_channel("ev1", base_path="events", interval=0.5)
+    stack.clear_logs()
+    before = {point: settings_of(stack, point) for point in ("ch1", "ch2", "events/ev1")}
+    started_at = time.time()
+    hosts = {
+        "ch1": {"restart_session_options": DESIRED},
+        "ch2": None,  # no desired options: it comes back with the manifest it had
+        "events-ev1": {"restart_session_channel": "ev1", "restart_session_base_path": "events", "restart_session_options": DESIRED},
+    }
+    variables = dict(FAST, restart_session_start_tasks=START_TASKS, restart_session_wait_for_started=True, restart_session_wait_for_red5=True)
+    result = restart(ansible_run, stack, hosts, variables)
+    assert result.rc == 0, result.output
+
+    for host, point in (("ch1", "ch1"), ("ch2", "ch2"), ("events-ev1", "events/ev1")):
+        name = point.rsplit("/", 1)[-1]
+        # The documented order, each write once: purge everything, delete, create.
+        assert usp_writes(stack, point) == [
+            ("POST", f"/{point}/{name}.isml/purge?t=0"),
+            ("DELETE", f"/{point}/{name}.isml"),
+            ("POST", f"/{point}/{name}.isml"),
+        ]
+        # The encoder was stopped through ScaleEngine, and is live again everywhere.
+        assert [item["stream"] for item in scaleengine_writes(stack) if item["stream"] == name] == [name]
+        assert stack.usp.point(point).state == "started"
+        assert stack.is_live(name)
+        assert [entry["active"] for entry in stack.red5.dump_registry() if entry["name"] == name] == [True]
+        # The old archive is gone: what is archived now was ingested after the restart began.
+        assert archive_of(stack, point)
+        assert all(start >= started_at * 1_000_000 for start, _end in archive_of(stack, point))
+
+        result_fact = summary(result, host)
+        assert result_fact["check_mode"] is False
+        assert result_fact["before"]["state"] == "started"
+        assert result_fact["after"]["state"] == "started"
+        assert result_fact["archive_purged"] is True
+        assert set(result_fact["timings"]) == {"read", "stop", "wait", "purge", "delete", "create", "start", "verify"}
+        assert all(isinstance(seconds, (int, float)) and seconds >= 0 for seconds in result_fact["timings"].values())
+        lines = summary_lines(result, host)
+        assert lines[0].startswith(f"channel {name}: restarted in ")
+        assert any(line.startswith("verify: started after") and f"Red5 live/{name} publishing on 10.0.1.10" in line for line in lines)
+
+    # Desired options applied; without them the point came back exactly as it was.
+    assert settings_of(stack, "ch1")["dvr_window_length"] == "60"
+    assert settings_of(stack, "events/ev1")["dvr_window_length"] == "60"
+    assert settings_of(stack, "ch2") == before["ch2"]
+    assert summary(result, "ch2")["recreated_from"] == "current"
+    assert "settings changed: none (the same as before)" in summary_lines(result, "ch2")
+    assert any(line.startswith("settings changed: ") and "dvr_window_length: 30 -> 60" in line for line in summary_lines(result, "ch1"))
+
+
+def test_check_mode_changes_nothing(ansible_run, stack):
+    stack.add_channel("ch3", live=False)  # idle: check mode predicts its delete too
+    stack.clear_logs()
+    snapshot = stack.usp.dump_points()
+    hosts = {"ch1": {"restart_session_options": DESIRED}, "ch2": None, "ch3": None, "ch4": {"restart_session_options": DESIRED}}
+    variables = dict(FAST, restart_session_start_tasks=START_TASKS, restart_session_wait_for_started=True, restart_session_wait_for_red5=True)
+    result = restart(ansible_run, stack, hosts, variables, check=True)
+    assert result.rc == 0, result.output
+
+    # Mechanical proof: no write to USP, no state-changing ScaleEngine command.
+    assert usp_writes(stack) == []
+    assert scaleengine_writes(stack) == []
+    assert {item["command"] for item in stack.scaleengine.commands()} == {"stream.details"}
+    after = stack.usp.dump_points()
+    assert set(after) == {"ch1", "ch2", "ch3"}
+    for point in ("ch1", "ch2", "ch3"):
+        assert after[point]["head"] == snapshot[point]["head"]
+        assert after[point]["state"] == snapshot[point]["state"]
+    assert archive_of(stack, "ch1")
+    assert stack.is_live("ch1") and stack.is_live("ch2")
+
+    lines = summary_lines(result, "ch1")
+    assert lines[0] == "channel ch1: (check mode) nothing was changed; what a run would do:"
+    assert "stop: (check mode) would close the ScaleEngine stream demo-origin/live/ch1" in lines
+    assert "purge: (check mode) would purge the whole archive (t=0)" in lines
+    assert "delete: (check mode) would delete it after the encoder stops" in lines
+    assert "create: (check mode) would create it again with the options " + json.dumps(DESIRED) in lines
+    assert "(check mode) would wait up to 10 s for ch1 to be stopped or idle (it is started now)" in result.stdout
+    # An idle point's delete is predicted by the module itself.
+    assert "delete: (check mode) would delete" in summary_lines(result, "ch3")
+    assert "purge: the archive was already empty" in summary_lines(result, "ch3")
+    # A missing point (a previous run failed after the delete) would just be created.
+    assert summary(result, "ch4")["before"]["exists"] is False
+    assert "create: (check mode) would create with the options " + json.dumps(DESIRED) in summary_lines(result, "ch4")
+
+
+# -- failures at each step, then a second run that converges -----------------------------
+
+
+SCALEENGINE_FAILURE = json.dumps({"status": "failure", "code": "0004", "message": "Unexpected error"})
+FAULTS = {
+    "stop": (
+        "scaleengine",
+        dict(kind="status", method="POST", path=r"^/stable/$", status=200, body=SCALEENGINE_FAILURE, headers={"Content-Type": "application/json"}),
+    ),
+    "purge": ("usp", dict(kind="status", method="POST", path=r"^/ch1/ch1\.isml/purge$", status=500, body="Internal Server Error\n")),
+    "delete": ("usp", dict(kind="status", method="DELETE", path=r"^/ch1/ch1\.isml$", status=500, body="Internal Server Error\n")),
+    "create": ("usp", dict(kind="status", method="POST", path=r"^/ch1/ch1\.isml$", listener="api", status=500, body="Internal Server Error\n")),
+}
+# What must be true after the failed run: the role stopped exactly there.
+AFTER_FAILURE = {
+    "stop": lambda stack: stack.usp.point("ch1").state == "started" and archive_of(stack, "ch1"),
+    "purge": lambda stack: stack.usp.point("ch1").state == "stopped" and archive_of(stack, "ch1"),
+    "delete": lambda stack: stack.usp.point("ch1").state == "stopped" and not archive_of(stack, "ch1"),
+    "create": lambda stack: "ch1" not in stack.usp.dump_points(),
+}
+
+
+@pytest.mark.parametrize("step", list(FAULTS))
+def test_fault_at_each_step_fails_clearly_then_converges(ansible_run, stack, step):
+    emulator, fault = FAULTS[step]
+    getattr(stack, emulator).add_fault(count=1, **fault)
+    variables = dict(FAST, restart_session_options=DESIRED)
+
+    failed = restart(ansible_run, stack, {"ch1": None}, variables)
+    assert failed.rc != 0
+    message = failure(failed, "ch1")
+    assert f"restart of channel ch1 stopped at step '{step}'" in message
+    assert "run the role again" in message
+    assert AFTER_FAILURE[step](stack)
+    if step == "create":
+        assert "is NOT created yet" in message
+    if step in ("stop",):
+        assert "Nothing was purged or deleted." in message and "0004" in message
+
+    second = restart(ansible_run, stack, {"ch1": None}, variables)
+    assert second.rc == 0, second.output
+    point = stack.usp.point("ch1")
+    assert point.state == "idle"  # no start tasks: the encoder has not come back
+    assert archive_of(stack, "ch1") == []
+    assert point.option("archiving") == "true" and point.option("dvr_window_length") == "60"
+    # Each destructive write happened once in total, over both runs (the faulted try included).
+    writes = usp_writes(stack, "ch1")
+    assert writes.count(("DELETE", "/ch1/ch1.isml")) == (2 if step == "delete" else 1)
+    assert writes.count(("POST", "/ch1/ch1.isml")) == (2 if step == "create" else 1)
+    if step == "create":
+        assert summary(second, "ch1")["before"]["exists"] is False
+        assert summary(second, "ch1")["steps"]["stop"] == "skipped: the point did not exist"
+
+
+def test_encoder_that_never_stops_fails_and_deletes_nothing(ansible_run, stack):
+    stack.stubborn.add("ch1")
+    variables = dict(FAST, restart_session_stop_timeout=2, restart_session_options=DESIRED)
+    result = restart(ansible_run, stack, {"ch1": None}, variables)
+    assert result.rc != 0
+    message = failure(result, "ch1")
+    assert "channel ch1: the encoder is still ingesting (state: started after 2 s); nothing was purged or deleted" in message
+    assert "stopped at step 'wait'" in message
+    # The ScaleEngine stream was closed, but the point and its archive are untouched.
+    assert [item["command"] for item in scaleengine_writes(stack)] == ["stream.close"]
+    assert usp_writes(stack) == []
+    assert stack.usp.point("ch1").state == "started" and archive_of(stack, "ch1")
+
+
+# -- input validation before any request ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ({"restart_session_stop_method": None}, "missing required arguments: restart_session_stop_method"),
+        ({"restart_session_stop_method": "kill"}, "restart_session_stop_method must be one of"),
+        ({"restart_session_stop_timeout": "soon"}, "restart_session_stop_timeout"),
+        ({"restart_session_stop_method": "tasks"}, "restart_session_stop_tasks is required with restart_session_stop_method=tasks"),
+        ({"restart_session_manifest": "<smil/>", "restart_session_options": DESIRED}, "set at most one of restart_session_options"),
+        ({"restart_session_start_tasks": "/nonexistent/start.yml"}, "restart_session_start_tasks /nonexistent/start.yml is not a file"),
+        ({"restart_session_scaleengine_app": ""}, "restart_session_scaleengine_app and restart_session_scaleengine_inst are required"),
+    ],
+    ids=["stop-method-missing", "stop-method-unknown", "timeout-not-int", "stop-tasks-missing", "two-manifests", "start-tasks-absent", "app-missing"],
+)
+def test_invalid_variables_fail_before_any_request(ansible_run, stack, variables, expected):
+    stack.clear_logs()
+    merged = {key: value for key, value in dict(FAST, **variables).items() if value is not None}
+    result = restart(ansible_run, stack, {"ch1": None}, merged)
+    assert result.rc != 0
+    assert expected in result.output
+    assert stack.usp.log() == [] and stack.scaleengine.log() == [] and stack.red5.log() == []
+
+
+def test_missing_point_without_desired_settings_is_refused(ansible_run, stack):
+    result = restart(ansible_run, stack, {"gone": None}, FAST)
+    assert result.rc != 0
+    assert "the publishing point" in failure(result, "gone") and "does not exist, and none of" in failure(result, "gone")
+    assert usp_writes(stack) == [] and scaleengine_writes(stack) == []
+
+
+# -- the other stop methods --------------------------------------------------------------------
+
+
+def test_pushpublish_and_task_file_stop_methods(ansible_run, stack):
+    hosts = {
+        "ch1": {"restart_session_stop_method": "scaleengine_pushpublish"},
+        "ch2": {"restart_session_stop_method": "tasks", "restart_session_stop_tasks": STOP_TASKS},
+    }
+    # Extra vars (-e) beat inventory variables, so a per-channel stop method must not also be set there.
+    variables = {key: value for key, value in FAST.items() if key != "restart_session_stop_method"}
+    result = restart(ansible_run, stack, hosts, dict(variables, restart_session_options=DESIRED, restart_session_start_tasks=START_TASKS))
+    assert result.rc == 0, result.output
+    assert [(item["command"], item["stream"]) for item in scaleengine_writes(stack)] == [("pushpublish.disconnect", "ch1")]
+    assert summary(result, "ch1")["steps"]["stop"] == "disconnected PushPublish usp-ch1 of demo-origin/live/ch1"
+    assert summary(result, "ch2")["steps"]["stop"] == f"ran {STOP_TASKS}"
+    for point in ("ch1", "ch2"):
+        assert usp_writes(stack, point)[:2] == [("POST", f"/{point}/{point}.isml/purge?t=0"), ("DELETE", f"/{point}/{point}.isml")]
+        assert stack.usp.point(point).option("dvr_window_length") == "60"
+        assert stack.usp.point(point).session is not None  # the start tasks started the encoder again
+
+
+def test_tags_run_single_steps(ansible_run, stack):
+    # read and summary always run, so a partial run still reports the state.
+    result = restart(ansible_run, stack, {"ch1": None}, dict(FAST, restart_session_options=DESIRED), args=("--tags", "stop,wait"))
+    assert result.rc == 0, result.output
+    fact = summary(result, "ch1")
+    assert set(fact["timings"]) == {"read", "stop", "wait"}
+    assert fact["steps"]["purge"] == "not run"
+    assert stack.usp.point("ch1").state == "stopped" and archive_of(stack, "ch1")
+    assert usp_writes(stack) == []
+
+
+# -- many channels, isolation, secrets -----------------------------------------------------------
+
+
+def test_twenty_channels_with_five_forks(ansible_run, record_property):
+    names = [f"ch{index:02d}" for index in range(1, 21)]
+    stack = build_stack(names, interval=0.5, fragments=10, eos_delay=0.3, red5_delay=0.3)
+    try:
+        hosts = {name: {"restart_session_options": {"archiving": True, "dvr_window_length": 100 + index}} for index, name in enumerate(names)}
+        variables = dict(FAST, restart_session_start_tasks=START_TASKS, restart_session_wait_for_started=True)
+        began = time.monotonic()
+        result = restart(ansible_run, stack, hosts, variables, args=("--forks", "5"))
+        wall = time.monotonic() - began
+        record_property("restart_20_channels_forks_5_seconds", round(wall, 1))
+        print(f"20 channels with --forks 5 restarted in {wall:.1f} s")
+        assert result.rc == 0, result.output
+
+        for index, name in enumerate(names):
+            assert recap(result, name)["failed"] == 0
+            # Each channel's writes went to its own publishing point only, once each, in order.
+            assert usp_writes(stack, name) == [("POST", f"/{name}/{name}.isml/purge?t=0"), ("DELETE", f"/{name}/{name}.isml"), ("POST", f"/{name}/{name}.isml")]
+            assert stack.usp.point(name).option("dvr_window_length") == str(100 + index)
+            assert stack.usp.point(name).state == "started"
+            assert summary(result, name)["channel"] == name
+        # Nothing else was written, and each stream was closed exactly once.
+        assert len(usp_writes(stack)) == 3 * len(names)
+        assert sorted(item["stream"] for item in scaleengine_writes(stack)) == names
+        assert {entry.path.split("/")[1] for entry in stack.usp.log()} == set(names)
+    finally:
+        stack.stop()
+
+
+def test_failure_on_one_channel_leaves_the_others_alone(ansible_run, stack):
+    stack.usp.add_fault(kind="status", method="DELETE", path=r"^/ch2/", status=500, body="Internal Server Error\n", count=1)
+    result = restart(ansible_run, stack, {"ch1": None, "ch2": None}, dict(FAST, restart_session_options=DESIRED))
+    assert result.rc != 0
+    assert recap(result, "ch1")["failed"] == 0 and recap(result, "ch2")["failed"] == 1
+    assert "stopped at step 'delete'" in failure(result, "ch2")
+    assert [method for method, _path in usp_writes(stack, "ch1")] == ["POST", "DELETE", "POST"]
+    assert stack.usp.point("ch1").option("dvr_window_length") == "60"
+    assert [method for method, _path in usp_writes(stack, "ch2")] == ["POST", "DELETE"]
+    assert stack.usp.point("ch2").option("dvr_window_length") == "30"
+
+
+@pytest.mark.parametrize("secure_logging", [True, False])
+def test_no_secret_in_output_at_vvvv(ansible_run, secure_logging):
+    stack = build_stack(["ch1"], interval=0.5, usp_username="operator", usp_password=USP_PASSWORD, eos_delay=0.3)
+    try:
+        # The USP password as a role variable, the ScaleEngine secret and key from the environment (an AWX credential).
+        variables = dict(
+            FAST,
+            restart_session_usp_username="operator",
+            restart_session_usp_password=USP_PASSWORD,
+            restart_session_options=DESIRED,
+            restart_session_secure_logging=secure_logging,
+        )
+        env = {key: value for key, value in stack.env().items() if key not in ("USP_USERNAME", "USP_PASSWORD")}
+        result = restart(ansible_run, stack, {"ch1": None}, variables, verbosity=4, env=env)
+        assert result.rc == 0, result.output[-5000:]
+        assert stack.usp.point("ch1").option("dvr_window_length") == "60"
+        for secret in (USP_PASSWORD, DEFAULT_API_SECRET, DEFAULT_API_KEY):
+            assert secret not in result.output
+        # With secure logging the modules' results are hidden too; without it they are printed (their secrets masked).
+        assert ('"archive_after"' in result.stdout) is not secure_logging
+    finally:
+        stack.stop()
