@@ -15,6 +15,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -296,20 +297,29 @@ def test_info_wrong_api_version_on_the_server(ansible_run):
 
 @pytest.mark.parametrize("version", ["2.0", "4.0"])
 def test_wait_for_publishing_succeeds_when_the_broadcast_starts_later(ansible_run, red5, version):
-    control = f"{red5.url()}/_emulator/broadcast/start"
-    scheduled = requests.post(control, json={"scope": "live", "name": "later", "region": "eu-west-1", "subscribers": 2, "delay": 2}, timeout=10)
-    assert scheduled.json()["scheduled"] is True
-    started = time.monotonic()
+    # The broadcast starts two seconds after the module's first poll (not after
+    # the playbook starts: ansible-playbook's own start-up time varies with load).
+    def start_two_seconds_after_first_poll():
+        deadline = time.monotonic() + 60
+        while not red5.log(path=r"/event/live/later/stats$") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(2)
+        control = f"{red5.url()}/_emulator/broadcast/start"
+        requests.post(control, json={"scope": "live", "name": "later", "region": "eu-west-1", "subscribers": 2}, timeout=10)
+
+    starter = threading.Thread(target=start_two_seconds_after_first_poll, daemon=True)
+    starter.start()
     result = ansible_run.playbook(
         task("wait", INFO, url=red5.url(), api_version=version, name="later", wait_for_publishing=True, wait_timeout=30, wait_interval=0.5)
     )
+    starter.join(timeout=5)
     assert result.rc == 0, result.output
-    assert time.monotonic() - started >= 2
     answer = result.task("wait")
     assert answer["exists"] is True
     assert (answer["stream"]["server_address"], answer["stream"]["current_subscribers"]) == ("10.0.2.10", 2)
     polls = red5.log(path=r"/event/live/later/stats$")
     assert len(polls) >= 2  # it was not live at first, then it was
+    assert polls[-1].time - polls[0].time >= 2  # and it kept polling for the two seconds it was not
 
 
 @pytest.mark.parametrize("version", ["2.0", "4.0"])
