@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from xml.etree import ElementTree
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BIN_DIR = Path(sys.executable).parent
@@ -110,6 +111,7 @@ def sanity(collection: Path) -> bool:
 def main() -> int:
     steps: list[tuple[str, bool, float]] = []
     pytest_summary = ""
+    measurements: list[tuple[str, str]] = []
 
     def step(name, function):
         log(name)
@@ -138,12 +140,18 @@ def main() -> int:
         nonlocal pytest_summary
         pytest_env = dict(env, PYTHONPATH=str(collection.parents[2]))
         workers = os.environ.get("PYTEST_WORKERS", "2")
+        junit = collection.parents[2] / "junit.xml"
         completed = run(
-            [sys.executable, "-m", "pytest", "tests/unit", "tests/integration", "-p", "no:cacheprovider", "-n", workers, "-q", "-rfE"],
+            [sys.executable, "-m", "pytest", "tests/unit", "tests/integration", "-p", "no:cacheprovider", "-n", workers, "-q", "-rfE", f"--junitxml={junit}"],
             collection,
             env=pytest_env,
             capture=True,
         )
+        # Figures that tests measured with record_property (e.g. the wall time
+        # of the 20-channel restart), printed so every run reports them.
+        if junit.exists():
+            for prop in ElementTree.parse(junit).iter("property"):
+                measurements.append((prop.get("name", ""), prop.get("value", "")))
         lines = [line for line in completed.stdout.splitlines() if re.search(r"\d+ (passed|failed|error)", line)]
         pytest_summary = lines[-1].strip("= ") if lines else "no pytest summary line"
         return completed.returncode == 0
@@ -153,6 +161,8 @@ def main() -> int:
     log("summary")
     for name, ok, seconds in steps:
         print(f"{'PASS' if ok else 'FAIL'}  {name:32} {seconds:7.1f}s")
+    for name, value in measurements:
+        print(f"measured: {name} = {value}")
     print(f"pytest: {pytest_summary}")
     failed = [name for name, ok, _seconds in steps if not ok]
     print("make test: all checks passed" if not failed else f"make test: FAILED: {', '.join(failed)}")
