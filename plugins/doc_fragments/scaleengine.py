@@ -7,6 +7,13 @@ from __future__ import annotations
 
 class ModuleDocFragment:
     DOCUMENTATION = r"""
+attributes:
+  platform:
+    platforms: all
+  action_group:
+    support: full
+    membership:
+      - mediaops.streaming.scaleengine
 options:
   api_url:
     description:

@@ -27,12 +27,6 @@ attributes:
     support: full
   diff_mode:
     support: N/A
-  platform:
-    platforms: all
-  action_group:
-    support: full
-    membership:
-      - mediaops.streaming.red5
 options:
   name:
     description:

@@ -32,12 +32,6 @@ attributes:
         mode then reports V(0) with a warning.
   diff_mode:
     support: N/A
-  platform:
-    platforms: all
-  action_group:
-    support: full
-    membership:
-      - mediaops.streaming.red5
 options:
   state:
     description:

@@ -27,11 +27,6 @@ attributes:
     details: Sends nothing in check mode unless O(read_only=true).
   diff_mode:
     support: none
-  platform:
-    platforms: all
-  action_group:
-    support: full
-    membership: [mediaops.streaming.scaleengine]
 options:
   command:
     description:

@@ -30,11 +30,6 @@ attributes:
     support: full
   diff_mode:
     support: none
-  platform:
-    platforms: all
-  action_group:
-    support: full
-    membership: [mediaops.streaming.scaleengine]
 options:
   push_service_id:
     description:

@@ -26,11 +26,6 @@ attributes:
     support: full
   diff_mode:
     support: none
-  platform:
-    platforms: all
-  action_group:
-    support: full
-    membership: [mediaops.streaming.scaleengine]
 options:
   app:
     description:

@@ -24,11 +24,6 @@ attributes:
     details: The module only reads, so it runs normally in check mode.
   diff_mode:
     support: none
-  platform:
-    platforms: all
-  action_group:
-    support: full
-    membership: [mediaops.streaming.scaleengine]
 options:
   app:
     description:

@@ -27,12 +27,6 @@ attributes:
     details: Reads the archive and predicts RV(archive_after) by trimming the window out of it; sends no C(POST).
   diff_mode:
     support: none
-  platform:
-    platforms: all
-  action_group:
-    support: full
-    membership:
-      - mediaops.streaming.usp
 options:
   all:
     description:

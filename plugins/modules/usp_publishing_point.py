@@ -33,12 +33,6 @@ attributes:
   diff_mode:
     support: full
     details: Shows the server manifest before and after, normalised so that only meaningful differences appear.
-  platform:
-    platforms: all
-  action_group:
-    support: full
-    membership:
-      - mediaops.streaming.usp
 options:
   state:
     description:

@@ -25,12 +25,6 @@ attributes:
     support: full
   diff_mode:
     support: N/A
-  platform:
-    platforms: all
-  action_group:
-    support: full
-    membership:
-      - mediaops.streaming.usp
 options:
   gather:
     description:
