@@ -4,8 +4,11 @@ Each emulator is a real HTTP/1.1 server on 127.0.0.1 (one or more listeners,
 e.g. USP's API and origin virtual hosts) with:
 
 * a request log that tests assert on (what was sent, in which order);
-* fault injection (delay, an HTTP status burst, a TCP reset, a malformed body),
-  matched by method and path and consumed a given number of times;
+* fault injection (delay, an HTTP status burst, a TCP reset before or in the
+  middle of the answer, a body cut short of its Content-Length, a malformed
+  body, replaced headers), matched by method, path and a pattern over the
+  query and body, and consumed a given number of times;
+* optional TLS (``start(ssl_context=...)``), for tests with a private CA;
 * a control API under ``/_emulator/`` so a separate process (the demo, a
   playbook) can drive it: ``GET/DELETE /_emulator/requests``,
   ``POST/DELETE /_emulator/faults`` and emulator-specific actions with
@@ -20,10 +23,12 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import io
 import json
 import re
 import signal
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -91,8 +96,15 @@ class Fault:
 
     kind: ``delay`` (sleep ``seconds`` then answer normally), ``status`` (answer
     ``status`` with ``body`` and ``headers`` instead of the real answer),
-    ``reset`` (close the TCP connection with RST before answering) or
-    ``malformed`` (answer with the real status but a truncated body).
+    ``reset`` (close the TCP connection with RST before answering),
+    ``reset_mid`` (send the status line, the headers and half the body, then
+    RST), ``truncate`` (announce the whole body in Content-Length, send half,
+    then close normally), ``malformed`` (answer with the real status but a
+    body cut in half, correctly framed) or ``headers`` (the real answer with
+    ``headers`` replacing its own, e.g. a wrong Content-Type).
+    ``match`` is a regular expression searched in ``path?query`` followed by a
+    newline and the request body, to single out one request among many to the
+    same path (a ScaleEngine command, one publishing point's purge).
     ``count`` is how many matching requests it affects (``None``: all).
     """
 
@@ -105,19 +117,25 @@ class Fault:
     status: int = 503
     body: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+    match: str | None = None
 
-    KINDS = ("delay", "status", "reset", "malformed")
+    KINDS = ("delay", "status", "reset", "reset_mid", "truncate", "malformed", "headers")
 
     def __post_init__(self):
         if self.kind not in self.KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {', '.join(self.KINDS)}")
         self._path_re = re.compile(self.path) if self.path else None
+        self._match_re = re.compile(self.match) if self.match else None
 
     def matches(self, request: Request) -> bool:
         if self.method and self.method.upper() != request.method:
             return False
         if self.listener and self.listener != request.listener:
             return False
+        if self._match_re:
+            text = f"{request.path}?{request.raw_query}\n" + request.body.decode("utf-8", errors="replace")
+            if not self._match_re.search(text):
+                return False
         return not (self._path_re and not self._path_re.search(request.path))
 
 
@@ -134,6 +152,7 @@ class Emulator:
         self.credentials = (username, password) if username is not None else None
         self._servers: dict[str, ThreadingHTTPServer] = {}
         self._threads: list[threading.Thread] = []
+        self._scheme = "http"
 
     # -- to be implemented by subclasses ---------------------------------
 
@@ -195,10 +214,17 @@ class Emulator:
 
     # -- lifecycle -------------------------------------------------------
 
-    def start(self, ports: dict[str, int] | None = None, host: str = "127.0.0.1") -> Emulator:
+    def start(self, ports: dict[str, int] | None = None, host: str = "127.0.0.1", ssl_context=None) -> Emulator:
+        """Listen on ``host``; with ``ssl_context`` (an ``ssl.SSLContext`` for servers) every listener speaks HTTPS."""
         ports = ports or {}
+        if ssl_context is not None:
+            self._scheme = "https"
         for name in self.listeners:
             server = _Server((host, ports.get(name, 0)), _Handler)
+            if ssl_context is not None:
+                # The handshake runs in the handler thread (see _Handler.setup), so a
+                # client that rejects the certificate cannot stall the accept loop.
+                server.socket = ssl_context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
             server.emulator = self
             server.listener = name
             self._servers[name] = server
@@ -217,7 +243,7 @@ class Emulator:
     def url(self, listener: str | None = None) -> str:
         server = self._servers[listener or self.listeners[0]]
         host, port = server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{self._scheme}://{host}:{port}"
 
     def urls(self) -> dict[str, str]:
         return {name: self.url(name) for name in self.listeners}
@@ -274,6 +300,27 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format, *args):
         pass
 
+    def setup(self):
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(10)
+            try:
+                self.request.do_handshake()
+            except (OSError, ssl.SSLError):
+                # The client refused our certificate (or is not speaking TLS):
+                # there is nothing to answer.
+                self._was_reset = True
+                with contextlib.suppress(OSError):
+                    self.request.close()
+                self.rfile, self.wfile = io.BytesIO(), io.BytesIO()
+                return
+            self.request.settimeout(None)
+        super().setup()
+
+    def handle(self):
+        if self._was_reset:
+            return
+        super().handle()
+
     def do_GET(self):
         self._dispatch()
 
@@ -319,6 +366,12 @@ class _Handler(BaseHTTPRequestHandler):
                 response = Response.text(f"emulator error: {exc!r}\n", status=500)
         if fault and fault.kind == "malformed":
             response.body = response.body[: len(response.body) // 2] or b"<"
+        if fault and fault.kind == "headers":
+            response.headers = {key: value for key, value in response.headers.items() if key.lower() not in {name.lower() for name in fault.headers}}
+            response.headers.update(fault.headers)
+        if fault and fault.kind in ("reset_mid", "truncate"):
+            self._send_cut(response, reset=fault.kind == "reset_mid")
+            return
         self._send(response)
 
     def _send(self, response: Response):
@@ -331,6 +384,23 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD" and response.body:
             self.wfile.write(response.body)
+
+    def _send_cut(self, response: Response, reset: bool):
+        """Announce the whole body, send half of it (at least one byte short), then RST or close."""
+        body = response.body or b"{}"
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[: len(body) // 2])
+        self.wfile.flush()
+        if reset:
+            self._reset()
+        else:
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            self.close_connection = True
 
     def _reset(self):
         # SO_LINGER with a zero timeout makes close() send RST: the client sees
