@@ -20,8 +20,10 @@ server cannot park a job for an hour). Every retry is reported through
 from __future__ import annotations
 
 import random
+import re
 import time
 import traceback
+import warnings
 from email.utils import parsedate_to_datetime
 
 from ansible_collections.mediaops.streaming.plugins.module_utils.errors import StreamingError, redact_url
@@ -29,7 +31,7 @@ from ansible_collections.mediaops.streaming.plugins.module_utils.errors import S
 try:
     import requests
     from requests.adapters import HTTPAdapter
-    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+    from urllib3.exceptions import ConnectTimeoutError, InsecureRequestWarning, NewConnectionError
     from urllib3.util.retry import Retry
 except ImportError:
     HAS_REQUESTS = False
@@ -77,6 +79,16 @@ def parse_retry_after(value: str | None) -> float | None:
         return None
 
 
+def _ssl_reason(exc: BaseException) -> str:
+    """The OpenSSL reason of a TLS failure ("certificate verify failed: self-signed certificate"), without Python's wrapping."""
+    text = str(exc)
+    match = re.search(r"certificate verify failed: ([^()\]'\"]+)", text)
+    if match:
+        return "certificate verify failed: " + match.group(1).strip()
+    match = re.search(r"\[SSL: ([A-Z_]+)\]", text)
+    return match.group(1).lower().replace("_", " ") if match else "the TLS handshake failed"
+
+
 def _is_connect_failure(exc: BaseException) -> bool:
     """True when the TCP/TLS connection was never established (nothing was sent)."""
     seen = set()
@@ -110,7 +122,16 @@ class HttpClient:
         self.warn = warn or (lambda message: None)
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
-        self.session.verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
+        # Passed with every request, never only set on the session: requests lets
+        # REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override Session.verify
+        # (https://github.com/psf/requests/issues/3829), which would silently
+        # ignore the task's ca_path and validate_certs=false. A per-request value
+        # wins; True still lets the environment's bundle apply, as it should when
+        # the task names no CA of its own.
+        self.verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
+        self.session.verify = self.verify
+        if not validate_certs:
+            self.warn("validate_certs=false: server certificates are not verified, so anyone on the network path can impersonate the server; set ca_path instead")
         if username is not None:
             # requests would encode str credentials as Latin-1; RFC 7617 and
             # htpasswd files use UTF-8, so a non-ASCII password must go as UTF-8.
@@ -153,10 +174,13 @@ class HttpClient:
             if prepare is not None:
                 kwargs.update(prepare())
             try:
-                response = self.session.request(method, url, timeout=timeout or self.timeout, **kwargs)
+                with warnings.catch_warnings():
+                    # The one warning about validate_certs=false was given when the client was made.
+                    warnings.simplefilter("ignore", InsecureRequestWarning)
+                    response = self.session.request(method, url, timeout=timeout or self.timeout, verify=self.verify, **kwargs)
             except requests.exceptions.SSLError as exc:
                 raise StreamingError(
-                    "TLS verification failed",
+                    f"TLS certificate verification failed: {_ssl_reason(exc)}",
                     method=method,
                     url=url,
                     advice="Set ca_path to the CA bundle that signed the server certificate (validate_certs=false only for testing)",
