@@ -45,6 +45,11 @@ IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "OPTIONS", "PUT", "DELETE"))
 BACKOFF_FACTOR = 0.5
 BACKOFF_MAX = 10.0
 RETRY_AFTER_MAX = 60.0
+# The largest answer read into memory. Above USP's 50 MB server-manifest limit,
+# far above any JSON answer of the three APIs; a larger body is a broken or
+# hostile server, refused before it can exhaust the controller's memory.
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+_READ_CHUNK = 64 * 1024
 USER_AGENT = "mediaops.streaming (Ansible collection)"
 
 # Options every module has; mirrored by the ``connection`` doc fragment.
@@ -77,6 +82,10 @@ def parse_retry_after(value: str | None) -> float | None:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
+
+
+def _size(count: int) -> str:
+    return f"{count / (1024 * 1024):g} MiB" if count >= 1024 * 1024 else f"{count} bytes"
 
 
 def _ssl_reason(exc: BaseException) -> str:
@@ -114,11 +123,12 @@ class HttpClient:
     interprets a vendor's answer beyond "retry or not".
     """
 
-    def __init__(self, timeout=30, validate_certs=True, ca_path=None, username=None, password=None, retries=3, warn=None):
+    def __init__(self, timeout=30, validate_certs=True, ca_path=None, username=None, password=None, retries=3, warn=None, max_response_bytes=MAX_RESPONSE_BYTES):
         if not HAS_REQUESTS:  # the module reports missing_required_lib before this
             raise StreamingError("the Python library 'requests' is required")
         self.timeout = timeout
         self.retries = max(0, int(retries))
+        self.max_response_bytes = max_response_bytes
         self.warn = warn or (lambda message: None)
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
@@ -177,7 +187,8 @@ class HttpClient:
                 with warnings.catch_warnings():
                     # The one warning about validate_certs=false was given when the client was made.
                     warnings.simplefilter("ignore", InsecureRequestWarning)
-                    response = self.session.request(method, url, timeout=timeout or self.timeout, verify=self.verify, **kwargs)
+                    response = self.session.request(method, url, timeout=timeout or self.timeout, verify=self.verify, stream=True, **kwargs)
+                    self._read_body(response, method, url)
             except requests.exceptions.SSLError as exc:
                 raise StreamingError(
                     f"TLS certificate verification failed: {_ssl_reason(exc)}",
@@ -204,17 +215,55 @@ class HttpClient:
             return response
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
+    def _read_body(self, response, method, url) -> None:
+        """Read the whole body now, refusing more than ``max_response_bytes``.
+
+        Reading inside the retry loop means an answer cut short (a reset or
+        close in the middle of the body) is a transport failure like any other,
+        and a huge body never reaches memory whole.
+        """
+        declared = response.headers.get("Content-Length", "")
+        too_large = StreamingError(
+            f"the answer is larger than {_size(self.max_response_bytes)}; it was not read",
+            method=method,
+            url=url,
+            status=response.status_code,
+            advice="Check that the URL points at the right server: no answer of this API should be that large",
+        )
+        if declared.isdigit() and int(declared) > self.max_response_bytes:
+            response.close()
+            raise too_large
+        chunks, size = [], 0
+        try:
+            for chunk in response.iter_content(_READ_CHUNK):
+                size += len(chunk)
+                if size > self.max_response_bytes:
+                    raise too_large
+                chunks.append(chunk)
+        finally:
+            response.close()
+        # requests' own cache of the body: .content, .text and .json() read it from here.
+        response._content = b"".join(chunks)
+
     @staticmethod
     def _describe_transport_error(exc, timeout) -> str:
         if isinstance(exc, requests.exceptions.ConnectTimeout):
             return f"connection timed out after {timeout:g}s"
-        if isinstance(exc, requests.exceptions.ReadTimeout):
+        if isinstance(exc, requests.exceptions.ReadTimeout) or "Read timed out" in str(exc):
             return f"no answer within {timeout:g}s (raise the timeout option if the server is slow)"
         if _is_connect_failure(exc):
             return "could not connect to the server (is the URL right and the server up?)"
+        if isinstance(exc, requests.exceptions.ChunkedEncodingError) or "IncompleteRead" in str(exc):
+            return "the server closed the connection before the whole answer arrived"
         if isinstance(exc, requests.exceptions.ConnectionError):
             return "the connection was reset or closed by the server"
-        return type(exc).__name__
+        if isinstance(exc, requests.exceptions.ContentDecodingError):
+            return "the answer's Content-Encoding could not be decoded"
+        if isinstance(exc, requests.exceptions.TooManyRedirects):
+            return "the server redirected too many times"
+        if isinstance(exc, requests.exceptions.InvalidURL):
+            return "the URL is not valid"
+        return "the request failed (" + type(exc).__name__ + ")"
 
     def close(self):
         self.session.close()

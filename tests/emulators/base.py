@@ -100,8 +100,11 @@ class Fault:
     ``reset_mid`` (send the status line, the headers and half the body, then
     RST), ``truncate`` (announce the whole body in Content-Length, send half,
     then close normally), ``malformed`` (answer with the real status but a
-    body cut in half, correctly framed) or ``headers`` (the real answer with
-    ``headers`` replacing its own, e.g. a wrong Content-Type).
+    body cut in half, correctly framed), ``headers`` (the real answer with
+    ``headers`` replacing its own, e.g. a wrong Content-Type) or ``echo``
+    (answer ``status`` with a body that repeats the whole request: request
+    line, every header including Authorization, and the body, as a careless
+    server or proxy does in its error pages).
     ``match`` is a regular expression searched in ``path?query`` followed by a
     newline and the request body, to single out one request among many to the
     same path (a ScaleEngine command, one publishing point's purge).
@@ -119,7 +122,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     match: str | None = None
 
-    KINDS = ("delay", "status", "reset", "reset_mid", "truncate", "malformed", "headers")
+    KINDS = ("delay", "status", "reset", "reset_mid", "truncate", "malformed", "headers", "echo")
 
     def __post_init__(self):
         if self.kind not in self.KINDS:
@@ -319,7 +322,10 @@ class _Handler(BaseHTTPRequestHandler):
     def handle(self):
         if self._was_reset:
             return
-        super().handle()
+        # A client that gives up mid-answer (a timeout, a refused oversized
+        # body) resets its keep-alive connection; that is not an emulator error.
+        with contextlib.suppress(ConnectionError):
+            super().handle()
 
     def do_GET(self):
         self._dispatch()
@@ -354,6 +360,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fault and fault.kind == "status":
             self._send(Response(fault.status, fault.body.encode("utf-8"), dict(fault.headers)))
+            return
+        if fault and fault.kind == "echo":
+            lines = [f"{request.method} {self.path}"] + [f"{name}: {value}" for name, value in self.headers.items()]
+            echoed = ("\n".join(lines) + "\n\n").encode("utf-8") + request.body
+            self._send(Response(fault.status, fault.body.encode("utf-8") + echoed, dict(fault.headers)))
             return
 
         if not emulator._authorized(request):
