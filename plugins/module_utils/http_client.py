@@ -123,7 +123,9 @@ class HttpClient:
     interprets a vendor's answer beyond "retry or not".
     """
 
-    def __init__(self, timeout=30, validate_certs=True, ca_path=None, username=None, password=None, retries=3, warn=None, max_response_bytes=MAX_RESPONSE_BYTES):
+    def __init__(
+        self, timeout=30, validate_certs=True, ca_path=None, username=None, password=None, retries=3, warn=None, max_response_bytes=MAX_RESPONSE_BYTES
+    ):
         if not HAS_REQUESTS:  # the module reports missing_required_lib before this
             raise StreamingError("the Python library 'requests' is required")
         self.timeout = timeout
@@ -141,7 +143,7 @@ class HttpClient:
         self.verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
         self.session.verify = self.verify
         if not validate_certs:
-            self.warn("validate_certs=false: server certificates are not verified, so anyone on the network path can impersonate the server; set ca_path instead")
+            self.warn("validate_certs=false: server certificates are not verified, so anyone on the network path can pose as the server; set ca_path instead")
         if username is not None:
             # requests would encode str credentials as Latin-1; RFC 7617 and
             # htpasswd files use UTF-8, so a non-ASCII password must go as UTF-8.
