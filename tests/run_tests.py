@@ -22,6 +22,7 @@ checkout is touched and its venvs are reused between runs.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -108,10 +109,34 @@ def sanity(collection: Path) -> bool:
     return False
 
 
+def print_fault_matrix(rows: list[dict]) -> None:
+    """The module x fault table that tests/integration/test_fault_matrix.py recorded, one line a row."""
+    faults = list(dict.fromkeys(name for row in rows for name in row.get("cells", {})))
+    codes = [f"F{index + 1}" for index in range(len(faults))]
+    label_width = max(len(row["row"]) for row in rows)
+    print("  ".join(f"{code}={name}" for code, name in zip(codes, faults, strict=True)))
+    print(f"{'module (work, where the faults hit)':{label_width}}  " + " ".join(f"{code:>4}" for code in codes))
+    counts: dict[str, int] = {}
+    for row in sorted(rows, key=lambda item: item["row"]):
+        cells = []
+        for name in faults:
+            outcome = row["cells"].get(name, {}).get("outcome", "-")
+            counts[outcome] = counts.get(outcome, 0) + 1
+            cells.append(f"{'ok' if outcome == 'ok' else 'fail' if outcome == 'failed' else outcome:>4}")
+        print(f"{row['row']:{label_width}}  " + " ".join(cells))
+    total = sum(counts.values())
+    print(
+        f"{len(rows)} module rows x {len(faults)} faults = {total} cells: "
+        + ", ".join(f"{count} {outcome}" for outcome, count in sorted(counts.items()))
+        + " (ok = succeeded within the retry budget; fail = a clear failure naming the URL and what to do; each as the test expects)"
+    )
+
+
 def main() -> int:
     steps: list[tuple[str, bool, float]] = []
     pytest_summary = ""
     measurements: list[tuple[str, str]] = []
+    matrix_rows: list[dict] = []
 
     def step(name, function):
         log(name)
@@ -151,12 +176,19 @@ def main() -> int:
         # of the 20-channel restart), printed so every run reports them.
         if junit.exists():
             for prop in ElementTree.parse(junit).iter("property"):
-                measurements.append((prop.get("name", ""), prop.get("value", "")))
+                if prop.get("name") == "fault_matrix":
+                    matrix_rows.append(json.loads(prop.get("value", "{}")))
+                else:
+                    measurements.append((prop.get("name", ""), prop.get("value", "")))
         lines = [line for line in completed.stdout.splitlines() if re.search(r"\d+ (passed|failed|error)", line)]
         pytest_summary = lines[-1].strip("= ") if lines else "no pytest summary line"
         return completed.returncode == 0
 
     step("pytest (unit + integration)", pytest_step)
+
+    if matrix_rows:
+        log("fault matrix")
+        print_fault_matrix(matrix_rows)
 
     log("summary")
     for name, ok, seconds in steps:
