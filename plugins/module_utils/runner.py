@@ -7,13 +7,22 @@ with its work function. The work function takes the validated parameters, the
 check-mode and diff flags and a ``warn`` callable, returns the result dict and
 raises :class:`StreamingError`; it never sees ``AnsibleModule``, so the same
 code can be tested without Ansible and run in-process later.
+
+This is also the edge where secrets are kept out of what Ansible shows.
+Ansible masks the raw ``no_log`` values in the result, but not the forms they
+take on the wire (URL-encoded, JSON-escaped, Basic credentials) nor anything
+in warnings, so every ``no_log`` value is registered with
+:func:`~.errors.register_secret` before the work starts, and the message, the
+result and every warning are scrubbed on their way out (docs/security.md).
+A bug in a work function ends the same way as any other failure: one
+scrubbed sentence, no traceback.
 """
 
 from __future__ import annotations
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.mediaops.streaming.plugins.module_utils.errors import StreamingError
+from ansible_collections.mediaops.streaming.plugins.module_utils.errors import StreamingError, basic_credentials, excerpt, register_secret, scrub
 from ansible_collections.mediaops.streaming.plugins.module_utils.http_client import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
 
 try:
@@ -25,6 +34,35 @@ _LIBRARIES = {
     "requests": (HAS_REQUESTS, REQUESTS_IMPORT_ERROR),
     "lxml": (HAS_LXML, LXML_IMPORT_ERROR),
 }
+ISSUES_URL = "https://github.com/mediaops/streaming/issues"
+# An unexpected exception's own text may be long (a whole answer); the sentence stays readable.
+_BUG_TEXT_LENGTH = 500
+
+
+def register_secrets(module) -> None:
+    """Register every ``no_log`` value of the task, and the HTTP Basic credentials made from ``username`` and ``password``."""
+    for value in module.no_log_values:
+        register_secret(value)
+    for token in basic_credentials(module.params.get("username"), module.params.get("password")):
+        register_secret(token)
+
+
+def _fail(module, message, extra):
+    # exception="": no formatted traceback in the result, even with
+    # ANSIBLE_DISPLAY_TRACEBACK set. The message says what happened and what to
+    # do; Python frames (and the local values an error can carry) would only
+    # add internals, and text that no scrubbing has seen.
+    module.fail_json(msg=scrub(message), exception="", **scrub(extra))
+
+
+def _bug_message(exc: BaseException) -> str:
+    # A KeyError's str() is the repr of its text, which escapes it a second time; the text itself reads better and is what gets scrubbed.
+    text = exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], str) else str(exc)
+    detail = excerpt(text, _BUG_TEXT_LENGTH) or "no message"
+    return (
+        f"The module stopped on an unexpected {type(exc).__name__} ({detail}). This is a bug in the mediaops.streaming collection: "
+        f"please report it at {ISSUES_URL} with the task and the output of ansible-playbook -vvv (remove anything private first)"
+    )
 
 
 def run_module(module, work, requires=("requests",)):
@@ -33,8 +71,17 @@ def run_module(module, work, requires=("requests",)):
         present, import_error = _LIBRARIES[library]
         if not present:
             module.fail_json(msg=missing_required_lib(library), exception=import_error)
+    register_secrets(module)
+
+    def warn(message):
+        # AnsibleModule does not mask warnings at all, not even the raw no_log values.
+        module.warn(scrub(str(message)))
+
     try:
-        result = work(module.params, check_mode=module.check_mode, diff=module._diff, warn=module.warn)
+        result = work(module.params, check_mode=module.check_mode, diff=module._diff, warn=warn)
     except StreamingError as exc:
-        module.fail_json(msg=str(exc), **exc.result())
-    module.exit_json(**result)
+        _fail(module, str(exc), exc.result())
+    # A bug still ends as a task failure with a sentence, not a traceback or MODULE FAILURE.
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        _fail(module, _bug_message(exc), {})
+    module.exit_json(**scrub(result))
