@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlu
 # accessToken, ScaleEngine's signature) or commonly are elsewhere.
 _SECRET_QUERY_NAME = re.compile(r"token|secret|password|passwd|signature|api_?key|auth", re.IGNORECASE)
 _EXCERPT_LENGTH = 300
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # The placeholder Ansible itself puts where a no_log value was.
 MASK = "********"
 
@@ -147,6 +148,9 @@ def excerpt(body: str | bytes | None, limit: int = _EXCERPT_LENGTH) -> str:
         body = body.decode("utf-8", errors="replace")
     # Before cutting: a secret that straddles the cut would otherwise show its first half.
     text = " ".join(scrub(body).split())
+    # A server's text reaches terminals and CI logs: terminal escapes and bidi
+    # overrides are shown as escapes, not obeyed.
+    text = _UNPRINTABLE.sub(lambda match: f"\\u{ord(match.group(0)):04x}", text)
     return text if len(text) <= limit else text[:limit] + "..."
 
 

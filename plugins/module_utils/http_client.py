@@ -50,6 +50,10 @@ RETRY_AFTER_MAX = 60.0
 # hostile server, refused before it can exhaust the controller's memory.
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 _READ_CHUNK = 64 * 1024
+# Bounds on the options, so a typo cannot park a job for days (NaN and
+# infinity are refused too: requests would fail on them with a Python error).
+MAX_TIMEOUT = 86400.0
+MAX_RETRIES = 20
 USER_AGENT = "mediaops.streaming (Ansible collection)"
 
 # Options every module has; mirrored by the ``connection`` doc fragment.
@@ -128,8 +132,12 @@ class HttpClient:
     ):
         if not HAS_REQUESTS:  # the module reports missing_required_lib before this
             raise StreamingError("the Python library 'requests' is required")
+        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 < timeout <= MAX_TIMEOUT:
+            raise StreamingError(f"timeout must be a number of seconds above 0 and at most {MAX_TIMEOUT:g}, got {timeout!r}")
+        if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= MAX_RETRIES:
+            raise StreamingError(f"retries must be a whole number from 0 to {MAX_RETRIES}, got {retries!r}")
         self.timeout = timeout
-        self.retries = max(0, int(retries))
+        self.retries = retries
         self.max_response_bytes = max_response_bytes
         self.warn = warn or (lambda message: None)
         self.session = requests.Session()

@@ -6,17 +6,21 @@ The Stream Manager REST API (``{url}/streammanager/api/{version}/...``) answers
 where a stream is published (its origin), where to watch it (an edge), its
 stats, the list of active streams, and, for administrators, clears the stream
 registry. Versions 1.0, 2.0, 3.0, 3.1 and 4.0 of the path are spoken; their
-differences (field notes, Red5 section) are kept in the tables below so that a
-parameter a version lacks is refused before any request instead of being
-silently ignored by the server.
+differences (docs/red5.md, "API versions") are kept in the tables below so
+that a parameter a version lacks is refused before any request instead of
+being silently ignored by the server.
 
 The client speaks HTTP and maps answers; the work functions at the bottom
 (``read_stream_info``, ``clear_stream_registry``) decide what the task returns.
+Answers are untrusted: they are read with a size bound, decoded with bounds
+(the decoder is shared with the ScaleEngine client), and every field used is
+checked for its type (docs/red5.md, "Broken or hostile answers"); scopes and
+names from the playbook are checked before they become a path.
 """
 
 from __future__ import annotations
 
-import json
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -25,14 +29,22 @@ from urllib.parse import quote, urlencode
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.mediaops.streaming.plugins.module_utils.errors import StreamingError, excerpt
+from ansible_collections.mediaops.streaming.plugins.module_utils.errors import StreamingError
 from ansible_collections.mediaops.streaming.plugins.module_utils.http_client import HTTP_ARGUMENT_SPEC, HttpClient
+from ansible_collections.mediaops.streaming.plugins.module_utils.scaleengine import (
+    MAX_ANSWER_BYTES,
+    AnswerError,
+    answer_text,
+    decode_json_answer,
+    describe,
+    printable,
+)
 
 API_VERSIONS = ("1.0", "2.0", "3.0", "3.1", "4.0")
 DEFAULT_API_VERSION = "2.0"
 
-# Optional parameters that only some path versions accept (field notes: "Optional
-# read parameters in 3.1/4.0"; includeActive on the admin delete in 3.1/4.0).
+# Optional parameters that only some path versions accept (docs/red5.md, "API
+# versions": the read parameters of 3.1/4.0, includeActive on their admin delete).
 # Older servers ignore unknown query parameters, so sending them would silently
 # do something else than asked (fall back to another region despite strict,
 # clear live entries despite include_active=false): they are refused instead.
@@ -45,7 +57,7 @@ PARAMETER_VERSIONS = {
 }
 
 # 2.0's admin delete clears every entry (reference, "Delete All Streams");
-# 3.1/4.0 clear only inactive entries unless includeActive=true (field notes).
+# 3.1/4.0 clear only inactive entries unless includeActive=true (docs/red5.md, "API versions").
 # 1.0 and 3.0 are not described: they are taken to behave like 2.0 (inferred).
 VERSIONS_CLEARING_ONLY_INACTIVE = ("3.1", "4.0")
 
@@ -58,9 +70,20 @@ RED5_ARGUMENT_SPEC = dict(
     **HTTP_ARGUMENT_SPEC,
 )
 
-_SEGMENT = re.compile(r"^[A-Za-z0-9_.~@+=,:-]+$")
+# What a scope part or a stream name may hold. It becomes a path segment
+# as it is: "/", "?", "#" and "%" would change which resource is asked for,
+# and control characters or spaces are template accidents.
+_SEGMENT_CHARACTERS = "A-Za-z0-9_.~@+=,:-"
+_NOT_IN_SEGMENT = re.compile(f"[^{_SEGMENT_CHARACTERS}]")
+_NOT_IN_SCOPE = re.compile(f"[^/{_SEGMENT_CHARACTERS}]")
+_SEGMENT_ADVICE = "Use letters, digits and _ . ~ @ + = , : - in each part; nested scopes are written with / (for example live/sub)"
+# Far above real scope and stream names, far below what a server or proxy
+# accepts in a request line.
+MAX_SEGMENT_LENGTH = 255
+MAX_SCOPE_LENGTH = 1024
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-# Keys whose snake_case spelling is part of the public contract (DESIGN.md).
+# Keys whose snake_case spelling is part of the public contract (the RETURN
+# documentation of red5_stream_info).
 _KNOWN_KEYS = {
     "name": "name",
     "scope": "scope",
@@ -74,42 +97,78 @@ _KNOWN_KEYS = {
 # -- pure helpers (no HTTP) ---------------------------------------------------
 
 
-def _check_segment(segment: str, what: str, value: str) -> None:
-    if segment in ("", ".", "..") or not _SEGMENT.match(segment):
+def _character(char: str) -> str:
+    return f'"{char}"' if char.isprintable() and char != " " else f"U+{ord(char):04X}"
+
+
+def _check_path_text(value: str, what: str, pattern: re.Pattern) -> None:
+    """Refuse the first character of ``value`` that ``pattern`` finds, naming it and its position."""
+    bad = pattern.search(value)
+    if bad:
         raise StreamingError(
-            f"invalid {what} {value!r}",
-            advice="Use letters, digits and _ . ~ @ + = , : - in each part; nested scopes are written with / (for example live/sub)",
+            f'invalid {what} "{printable(value, 60, collapse=False)}": the character {_character(bad.group())} at position {bad.start() + 1} is not allowed',
+            advice=_SEGMENT_ADVICE,
         )
+
+
+def _check_segment(segment: str, what: str, value: str) -> None:
+    shown = printable(value, 60, collapse=False)
+    if segment in ("", ".", ".."):
+        raise StreamingError(f'invalid {what} "{shown}": "{segment}" cannot be a part of a path', advice=_SEGMENT_ADVICE)
+    if len(segment) > MAX_SEGMENT_LENGTH:
+        raise StreamingError(f'invalid {what} "{shown}": a part of {len(segment)} characters is longer than {MAX_SEGMENT_LENGTH}', advice=_SEGMENT_ADVICE)
 
 
 def normalise_scope(scope: str | None) -> str:
     """A scope as the collection compares and returns it: no leading or trailing slash.
 
     Read and stats answers carry ``"/live"``, 3.1/4.0 list items ``"live"``
-    (field notes); both mean the same scope.
+    (docs/red5.md, "API versions"); both mean the same scope.
     """
     return (scope or "").strip().strip("/")
 
 
 def validate_scope(scope: str | None) -> str:
-    """The normalised scope, or StreamingError when a part of it cannot be a path segment."""
-    normalised = normalise_scope(scope)
+    """The scope without leading and trailing slashes, or StreamingError when a part of it cannot be a path segment.
+
+    Only slashes are dropped: a space or a newline around it is refused like
+    one inside it, so that nothing the playbook did not mean reaches the server.
+    """
+    if scope is not None and not isinstance(scope, str):
+        raise StreamingError(f"scope must be text, not {describe(scope)}")
+    normalised = (scope or "").strip("/")
     if not normalised:
         raise StreamingError("scope must not be empty", advice="Red5 streams always live in a scope, by default 'live'")
+    _check_path_text(scope, "scope", _NOT_IN_SCOPE)
+    if len(normalised) > MAX_SCOPE_LENGTH:
+        raise StreamingError(f'invalid scope "{printable(scope, 60, collapse=False)}": it is {len(normalised)} characters long, more than {MAX_SCOPE_LENGTH}')
     for segment in normalised.split("/"):
         _check_segment(segment, "scope", scope)
     return normalised
 
 
 def validate_name(name: str) -> str:
-    if name is None or "/" in name:
-        raise StreamingError(f"invalid stream name {name!r}", advice="The stream name is one path segment; put parent parts in scope (scope: live/sub)")
+    if not isinstance(name, str) or "/" in name:
+        raise StreamingError(
+            f'invalid stream name "{printable(str(name), 60, collapse=False)}"',
+            advice="The stream name is one path segment; put parent parts in scope (scope: live/sub)",
+        )
+    _check_path_text(name, "stream name", _NOT_IN_SEGMENT)
     _check_segment(name, "stream name", name)
     return name
 
 
+def validate_place(value: str, what: str) -> str:
+    """A region or geozone code (us-east-1, nyc3, europe) checked like a path segment: it travels in the query."""
+    if not isinstance(value, str):
+        raise StreamingError(f"{what} must be text, not {describe(value)}")
+    _check_path_text(value, what, _NOT_IN_SEGMENT)
+    _check_segment(value, what, value)
+    return value
+
+
 def event_path(scope: str, name: str, stats: bool = False) -> str:
-    """``event/<scope parts>/<name>[/stats]``: the scope without a leading slash, nested parts as segments (field notes)."""
+    """``event/<scope parts>/<name>[/stats]``: the scope without a leading slash, nested parts as segments (docs/red5.md)."""
     parts = [*validate_scope(scope).split("/"), validate_name(name)]
     if stats:
         parts.append("stats")
@@ -120,8 +179,11 @@ def api_base(url: str, api_version: str) -> str:
     """The versioned API root, with a trailing slash: ``{url}/streammanager/api/{version}/``."""
     if api_version not in API_VERSIONS:
         raise StreamingError(f"unsupported api_version {api_version!r}", advice=f"Use one of {', '.join(API_VERSIONS)}")
-    if not url or not re.match(r"^https?://[^/?#]+", url):
-        raise StreamingError(f"invalid Stream Manager url {url!r}", advice="Give the base URL with scheme, host and port, e.g. http://sm.example.com:5080")
+    if not isinstance(url, str) or not re.match(r"^https?://[^/?#\s]+", url) or re.search(r"[\x00-\x20\x7f]", url):
+        raise StreamingError(
+            f'invalid Stream Manager url "{printable(str(url), 120, collapse=False)}"',
+            advice="Give the base URL with scheme, host and port and without spaces or control characters, e.g. http://sm.example.com:5080",
+        )
     return f"{url.rstrip('/')}/streammanager/api/{api_version}/"
 
 
@@ -141,15 +203,17 @@ def clears_only_inactive(api_version: str) -> bool:
 
 
 def epoch_ms_to_iso(value) -> str | None:
-    """Epoch milliseconds (``startTime``) as ISO 8601 UTC with milliseconds, e.g. ``2016-02-01T23:34:16.708Z``."""
-    if value is None or isinstance(value, bool):
+    """Epoch milliseconds (``startTime``) as ISO 8601 UTC with milliseconds, e.g. ``2016-02-01T23:34:16.708Z``.
+
+    None for what is not a whole number of milliseconds (also given as a
+    string of digits) between the years 1 and 9999.
+    """
+    if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value.strip()):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
         return None
     try:
-        milliseconds = int(value)
-    except (TypeError, ValueError):
-        return None
-    try:
-        moment = datetime.fromtimestamp(milliseconds / 1000, tz=timezone.utc)
+        moment = datetime.fromtimestamp(value / 1000, tz=timezone.utc)
     except (OverflowError, OSError, ValueError):
         return None
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -159,21 +223,62 @@ def snake_case(key: str) -> str:
     return _KNOWN_KEYS.get(key) or _CAMEL_BOUNDARY.sub("_", key).lower()
 
 
-def normalise_stream(item: dict) -> dict:
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,20}")
+# Fields the modules return as text; a server that sends another type there
+# is refused rather than passed on to playbooks that act on it (an address).
+_TEXT_FIELDS = ("name", "scope", "serverAddress", "region", "type")
+
+
+def _whole_number(value, key: str, where: str, minimum: int | None = None) -> int:
+    """An integer field, also accepted as a string of digits (as some servers write long numbers)."""
+    if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value.strip()):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or (minimum is not None and value < minimum):
+        wanted = "a whole number" if minimum is None else f"a whole number of {minimum} or more"
+        raise AnswerError(f'the "{key}" of {where} is {describe(value)}, not {wanted}')
+    return value
+
+
+def normalise_stream(item, where: str = "the stream") -> dict:
     """One stream answer with snake_case keys, the scope without slash and ``start_time`` as ISO 8601.
 
     ``start_time_ms`` keeps the epoch milliseconds the server sent. Keys this
-    collection does not know are kept, in snake_case, so newer servers lose nothing.
+    collection does not know are kept, in snake_case, so newer servers lose
+    nothing; they never replace a key the collection returns itself (a
+    ``start_time`` sent by the server does not hide the converted one).
+    Raises :class:`AnswerError`, naming ``where`` and the key, when a known
+    key holds a value of the wrong type: ``name``, ``scope``,
+    ``serverAddress``, ``region`` and ``type`` must be text,
+    ``currentSubscribers`` a whole number of 0 or more and ``startTime``
+    epoch milliseconds (strings of digits are accepted for both; ``null``
+    for any of them is returned as ``null``).
     """
+    if not isinstance(item, dict):
+        raise AnswerError(f"{where} is {describe(item)}, not an object")
     stream = {}
     for key, value in item.items():
-        if key == "startTime":
-            stream["start_time"] = epoch_ms_to_iso(value)
-            stream["start_time_ms"] = value
-        elif key == "scope":
-            stream["scope"] = normalise_scope(value)
-        else:
+        if key not in _KNOWN_KEYS and key != "startTime":
             stream[snake_case(key)] = value
+    for key in _TEXT_FIELDS:
+        value = item.get(key)
+        if value is not None and not isinstance(value, str):
+            raise AnswerError(f'the "{key}" of {where} is {describe(value)}, not text')
+    for key, value in item.items():
+        if key == "startTime":
+            if value is None:
+                stream["start_time"] = stream["start_time_ms"] = None
+                continue
+            milliseconds = _whole_number(value, key, where)
+            stream["start_time"] = epoch_ms_to_iso(milliseconds)
+            if stream["start_time"] is None:
+                raise AnswerError(f'the "startTime" of {where} is {describe(value)}, not epoch milliseconds between the years 1 and 9999')
+            stream["start_time_ms"] = milliseconds
+        elif key == "scope":
+            stream["scope"] = None if value is None else normalise_scope(value)
+        elif key == "currentSubscribers":
+            stream["current_subscribers"] = None if value is None else _whole_number(value, key, where, minimum=0)
+        elif key in _KNOWN_KEYS:
+            stream[_KNOWN_KEYS[key]] = value
     return stream
 
 
@@ -202,56 +307,66 @@ class Answer:
     url: str = ""
 
 
+_UNUSABLE_ADVICE = (
+    "The answer may have been cut off, or url may point at something other than the Stream Manager (a proxy, a login page): "
+    "run the task again, and if it persists check url, api_version and the Stream Manager's log"
+)
+
+
+def unusable(answer: Answer, problem: str, advice: str = _UNUSABLE_ADVICE) -> StreamingError:
+    """The error for a successful answer whose content cannot be used, naming what is wrong with it."""
+    return StreamingError(f"the Stream Manager's answer cannot be used: {problem}", method=answer.method, url=answer.url, status=answer.status, advice=advice)
+
+
+def _masked(text: str, secret: str | None) -> str:
+    return text.replace(secret, "REDACTED") if secret else text
+
+
 def parse_answer(response, method: str, url: str, not_found_ok: bool = False, secret: str | None = None) -> Answer:
     """Map one HTTP answer of the Stream Manager.
 
     * 2xx with a JSON body: the data (the content type must be JSON, as real
       clients require, so an HTML login page or proxy error is not mistaken
-      for an answer);
+      for an answer), decoded within the bounds of ``decode_json_answer``;
     * an ``errorMessage`` in a 2xx body is an error answer like a 400
-      (field notes: real clients do the same);
+      (real clients do the same; docs/red5.md, "Errors");
     * 400 or 404 with ``errorMessage``: "not publishing" when the caller
       expects that (``not_found_ok``), a failure otherwise;
     * anything else: a failure naming the request, the status and the server's message.
 
-    ``secret`` (the access token) is masked in anything quoted from the body.
+    ``secret`` (the access token) is masked in anything quoted from the body,
+    before it is shortened, so no part of it is shown.
     """
     status = response.status_code
-    text = response.text or ""
-    if secret:
-        text = text.replace(secret, "REDACTED")
+    content = response.content or b""
+    text = printable(_masked(content.decode("utf-8", errors="replace"), secret))
     media_type = _media_type(response)
     data = None
-    parse_error = None
-    if text.strip():
+    problem = None
+    if content.strip():
         try:
-            data = json.loads(text)
-        except ValueError as exc:
-            parse_error = exc
+            data = decode_json_answer(content)
+        except AnswerError as exc:
+            problem = str(exc)
+    else:
+        problem = "the body is empty"
     error_message = data.get("errorMessage") if isinstance(data, dict) else None
     if error_message is not None:
-        error_message = str(error_message)
-        if secret:
-            error_message = error_message.replace(secret, "REDACTED")
+        error_message = printable(_masked(answer_text(error_message, MAX_ANSWER_BYTES), secret), 500) or "(an empty errorMessage)"
 
     if 200 <= status < 300 and error_message is None:
         if not _is_json_type(media_type):
             raise StreamingError(
-                f"the Stream Manager answered with Content-Type {media_type or 'none'} instead of application/json",
+                f"the Stream Manager answered with Content-Type {printable(media_type, 60) or 'none'} instead of application/json",
                 method=method,
                 url=url,
                 status=status,
                 body=text,
                 advice="Check that url points at the Stream Manager itself (not a proxy or login page) and that it speaks the api_version given",
             )
-        if parse_error is not None or not text.strip():
+        if problem is not None:
             raise StreamingError(
-                "the Stream Manager's answer is not valid JSON",
-                method=method,
-                url=url,
-                status=status,
-                body=text,
-                advice="The answer may have been cut off; run the task again, and check the Stream Manager's log if it persists",
+                f"the Stream Manager's answer cannot be used: {problem}", method=method, url=url, status=status, body=text, advice=_UNUSABLE_ADVICE
             )
         return Answer(True, data=data, status=status, method=method, url=url)
 
@@ -296,7 +411,10 @@ class Red5Client:
     def from_params(cls, params: dict, warn=None) -> Red5Client:
         version = params.get("api_version") or DEFAULT_API_VERSION
         api_base(params["url"], version)  # refuse a bad URL or version before opening a session
-        return cls(HttpClient.from_params(params, warn=warn), params["url"], version, params.get("access_token"))
+        http = HttpClient.from_params(params, warn=warn)
+        # Stop reading an answer at the size that would be decoded at all.
+        http.max_response_bytes = MAX_ANSWER_BYTES
+        return cls(http, params["url"], version, params.get("access_token"))
 
     def close(self) -> None:
         self.http.close()
@@ -328,9 +446,9 @@ class Red5Client:
         check_parameter_support(self.api_version, dict(strict=strict, geozone=geozone, endpoints=endpoints, transcode=transcode))
         query = {"action": action}
         if region:
-            query["region"] = region
+            query["region"] = validate_place(region, "region")
         if geozone:
-            query["geozone"] = geozone
+            query["geozone"] = validate_place(geozone, "geozone")
         if strict is not None:
             query["strict"] = "true" if strict else "false"
         if endpoints is not None:
@@ -344,24 +462,37 @@ class Red5Client:
         return self._get(event_path(scope, name, stats=True), not_found_ok=True)
 
     def list_streams(self, stats: bool = False) -> list[dict]:
-        """``GET event/list[/stats]``: every active stream, normalised."""
+        """``GET event/list[/stats]``: every active stream, normalised.
+
+        ``null`` items are skipped; an item without ``name`` or ``scope``
+        cannot be told apart from the others and is refused, like any item
+        ``normalise_stream`` refuses.
+        """
         answer = self._get("event/list/stats" if stats else "event/list")
         if not isinstance(answer.data, list):
-            raise StreamingError(
-                "the Stream Manager's stream list is not a JSON array",
-                method="GET",
-                url=answer.url,
-                status=answer.status,
-                body=str(answer.data),
-                advice="Check that api_version matches the server",
-            )
-        return [normalise_stream(item) for item in answer.data if isinstance(item, dict)]
+            raise unusable(answer, f"the stream list is {describe(answer.data)}, not a JSON array", advice="Check that api_version matches the server")
+        streams = []
+        try:
+            for index, item in enumerate(answer.data):
+                if item is None:
+                    continue
+                where = f"item {index} of the stream list"
+                stream = normalise_stream(item, where)
+                missing = [key for key in ("name", "scope") if stream.get(key) is None]
+                if missing:
+                    raise AnswerError(f"{where} has no {' and no '.join(missing)}")
+                streams.append(stream)
+        except AnswerError as exc:
+            raise unusable(answer, str(exc)) from None
+        return streams
 
     def delete_stream_entries(self, include_active: bool | None = None) -> dict:
         """``DELETE admin/event?accessToken=...[&includeActive=true]``: clear the stream registry; returns ``{"count", "timestamp"}``.
 
-        The token travels only on this admin call (field notes) and is masked
-        in the URL and body of any error.
+        The token travels only on this admin call (docs/red5.md) and is masked
+        in the URL and body of any error. ``count`` is a whole number of 0 or
+        more (also accepted as a string of digits); the entries are cleared
+        by then, so an answer without a usable count fails saying so.
         """
         if not self._access_token:
             raise StreamingError(
@@ -377,22 +508,26 @@ class Red5Client:
         response = self.http.request("DELETE", url, params=query, headers={"Accept": "application/json"})
         shown = url + ("?accessToken=REDACTED&includeActive=true" if include_active else "?accessToken=REDACTED")
         answer = parse_answer(response, "DELETE", shown, secret=self._access_token)
-        data = answer.data
-        if not isinstance(data, dict) or not isinstance(data.get("count"), int) or isinstance(data.get("count"), bool):
-            raise StreamingError(
-                "the Stream Manager's answer to the registry delete has no count",
-                method="DELETE",
-                url=shown,
-                status=answer.status,
-                body=excerpt(str(data)),
-                advice="Check that api_version matches the server",
-            )
-        return data
+        advice = (
+            "The Stream Manager accepted the delete, so the entries are probably cleared; check that api_version matches the server "
+            "and run the task again to see the count of what is left"
+        )
+        if not isinstance(answer.data, dict):
+            raise unusable(answer, f"the registry delete answered {describe(answer.data)}, not an object with a count", advice=advice)
+        if "count" not in answer.data:
+            raise unusable(answer, "the registry delete answered an object without a count", advice=advice)
+        try:
+            count = _whole_number(answer.data["count"], "count", "the registry delete's answer", minimum=0)
+        except AnswerError as exc:
+            raise unusable(answer, str(exc), advice=advice) from None
+        return dict(answer.data, count=count)
 
 
 # -- work functions (called by the modules through runner.run_module) ---------
 
 _LOOKUP_OPTIONS = ("region", "strict", "geozone", "endpoints", "transcode")
+# A day: longer than any encoder takes to come back, short enough that a typo cannot park a job forever.
+MAX_WAIT_SECONDS = 86400
 
 
 def _stream_identity(params: dict) -> tuple[str, str]:
@@ -424,15 +559,19 @@ def _validate_info_params(params: dict) -> None:
         )
     if params.get("region") and params.get("geozone"):
         raise StreamingError("region and geozone are mutually exclusive", advice="Ask for a region or for a geozone, not both")
+    for key in ("region", "geozone"):
+        if params.get(key):
+            validate_place(params[key], key)
     if params.get("endpoints") is not None and params["endpoints"] < 1:
         raise StreamingError(f"endpoints must be 1 or more, not {params['endpoints']}")
     if not params.get("action") and not params.get("stats", True) and not params.get("wait_for_publishing"):
         raise StreamingError("nothing to read: stats is false and no action is given", advice="Set stats: true, or action: broadcast or subscribe")
     if params.get("wait_for_publishing"):
-        if (params.get("wait_timeout") or 0) <= 0:
-            raise StreamingError("wait_timeout must be more than 0 seconds")
-        if (params.get("wait_interval") or 0) <= 0:
-            raise StreamingError("wait_interval must be more than 0 seconds")
+        # NaN compares false with everything and infinity never runs out: either would poll forever.
+        for key in ("wait_timeout", "wait_interval"):
+            value = params.get(key) or 0
+            if not math.isfinite(value) or value <= 0 or value > MAX_WAIT_SECONDS:
+                raise StreamingError(f"{key} must be more than 0 and at most {MAX_WAIT_SECONDS} seconds, not {value:g}")
 
 
 def wait_until_publishing(client: Red5Client, scope: str, name: str, timeout: float, interval: float, clock=time.monotonic, sleep=time.sleep) -> Answer:
@@ -493,9 +632,10 @@ def _read_one_stream(client: Red5Client, params: dict) -> dict:
     stream = {}
     # Stats fetched for the wait are kept unless a lookup was asked for instead of them.
     if stats_answer is not None and (params.get("stats", True) or not params.get("action")):
-        if not isinstance(stats_answer.data, dict):
-            raise StreamingError("the Stream Manager's stream stats are not a JSON object", method="GET", url=stats_answer.url, status=stats_answer.status)
-        stream.update(normalise_stream(stats_answer.data))
+        try:
+            stream.update(normalise_stream(stats_answer.data, "the stream's stats"))
+        except AnswerError as exc:
+            raise unusable(stats_answer, str(exc)) from None
 
     action = params.get("action")
     if action:
@@ -511,19 +651,22 @@ def _read_one_stream(client: Red5Client, params: dict) -> dict:
         )
         if not lookup.found:
             return _not_publishing(lookup)
-        # endpoints=N>1 (3.1/4.0) answers an array instead of an object (field notes).
-        if isinstance(lookup.data, list):
-            nodes = [normalise_stream(item) for item in lookup.data if isinstance(item, dict)]
-            if not nodes:
-                raise StreamingError("the Stream Manager answered an empty list of endpoints", method="GET", url=lookup.url, status=lookup.status)
-            stream.update(nodes[0])
-            stream["endpoints"] = nodes
-        elif isinstance(lookup.data, dict):
-            stream.update(normalise_stream(lookup.data))
-        else:
-            raise StreamingError("the Stream Manager's stream answer is not a JSON object", method="GET", url=lookup.url, status=lookup.status)
-    stream.setdefault("name", name)
-    stream.setdefault("scope", scope)
+        try:
+            # endpoints=N>1 (3.1/4.0) answers an array instead of an object (docs/red5.md, "red5_stream_info").
+            if isinstance(lookup.data, list):
+                nodes = [normalise_stream(item, f"endpoint {index} of the {action} lookup") for index, item in enumerate(lookup.data) if item is not None]
+                if not nodes:
+                    raise AnswerError(f"the {action} lookup answered an empty list of endpoints")
+                stream.update(nodes[0])
+                stream["endpoints"] = nodes
+            else:
+                stream.update(normalise_stream(lookup.data, f"the {action} lookup's answer"))
+        except AnswerError as exc:
+            raise unusable(lookup, str(exc)) from None
+    # What the request named fills in what the answer left out (or sent as null).
+    for key, value in (("name", name), ("scope", scope)):
+        if stream.get(key) is None:
+            stream[key] = value
     return {"changed": False, "exists": True, "stream": stream}
 
 

@@ -31,12 +31,15 @@ options:
   name:
     description:
       - Name of the stream, for example V(demo). One path segment; put parent parts in O(scope).
+      - Letters, digits and the characters C(_.~@+=,:-) only, at most 255 characters, not V(.) or V(..). Anything else (C(/),
+        C(?), C(#), C(%), spaces, control characters) is refused before any request.
       - Without it, the module lists all active streams.
     type: str
   scope:
     description:
       - Scope (application) of the stream, for example V(live); nested scopes are written with C(/), for example V(live/sub).
         A leading C(/) is accepted and dropped, as the API paths carry the scope without it.
+      - Each part follows the rules of O(name); the whole scope is at most 1024 characters.
       - With O(name), V(live) when not set.
       - Without O(name), limits the list to this scope and the scopes nested in it; all scopes when not set.
     type: str
@@ -87,11 +90,11 @@ options:
     type: bool
     default: false
   wait_timeout:
-    description: Seconds to wait for O(wait_for_publishing) before failing.
+    description: Seconds to wait for O(wait_for_publishing) before failing; more than 0 and at most 86400.
     type: float
     default: 60
   wait_interval:
-    description: Seconds between two polls for O(wait_for_publishing).
+    description: Seconds between two polls for O(wait_for_publishing); more than 0 and at most 86400.
     type: float
     default: 2
 notes:
@@ -100,6 +103,9 @@ notes:
   - A C(400) or C(404) answer carrying the Stream Manager's C(errorMessage), or an C(errorMessage) in a successful answer, means
     "not publishing" for the stream calls (RV(message) holds it). Any other error fails the task with the server's message;
     a C(404) without C(errorMessage) means the URL or O(api_version) is wrong.
+  - An answer over 8 MiB or nested more than 32 levels deep, with duplicate keys, C(NaN) or C(Infinity), or with C(name),
+    C(scope), C(serverAddress), C(region), C(currentSubscribers) or C(startTime) of the wrong type fails the task with a
+    message that names what is wrong. C(currentSubscribers) and C(startTime) given as strings of digits are accepted.
 seealso:
   - module: mediaops.streaming.red5_stream_registry
 """

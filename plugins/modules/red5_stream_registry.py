@@ -49,6 +49,8 @@ notes:
     URL the module shows.
   - C(DELETE) is repeated after a connection reset, a read timeout or HTTP 429/502/503/504 (see O(retries)); if the first
     attempt did clear entries, the repeated one reports the entries left, so RV(count) may then be lower than what was removed.
+  - A C(count) given as a string of digits is accepted; an answer without a usable C(count) fails the task, saying that the
+    entries are probably cleared.
 seealso:
   - module: mediaops.streaming.red5_stream_info
 """

@@ -15,6 +15,11 @@ description:
   - A failure answer (C(status=failure)) fails the task with the API's code and message.
   - The module cannot know whether a command changes anything, so RV(ignore:changed) is what O(changed) says.
   - In check mode the command is not sent unless O(read_only=true).
+  - The module cannot know either whether a command is safe to do twice. After a failure that leaves it unknown whether the
+    server got the command (the connection reset or timed out after sending, HTTP 429, 502, 503 or 504), it is sent again
+    only with O(read_only=true) or for C(stream.details), C(stream.active), C(viewer.live), C(stream.close) and
+    C(pushpublish.disconnect); any other command fails saying that it was not repeated, so check its effect before running
+    the task again.
 author: mediaops.streaming contributors (@mediaops)
 extends_documentation_fragment:
   - mediaops.streaming.scaleengine
@@ -41,6 +46,9 @@ options:
         objects keyed V("0"), V("1"), ... are refused, because the API re-encodes the request in PHP before verifying the
         signature and they would not come out the same; pass them as strings.
       - Note that some commands take C(app) as C(name/inst) in one field (C(recording.*)) and others separately (C(stream.*)).
+      - Lists and objects may nest at most 32 levels deep (O(params) itself is the first), and the request may be at most
+        1 MiB once encoded. The fields C(app), C(inst), C(stream), C(entry_name), C(origin_url) and C(url) must not contain
+        control characters. All of this is checked before anything is sent, in check mode too.
     type: dict
     default: {}
   changed:
@@ -52,6 +60,7 @@ options:
     description:
       - Declares that the command only reads (for example V(stream.details), V(stream.active), V(viewer.live)).
       - It is then sent in check mode too, and RV(ignore:changed) is always V(false); it cannot be combined with O(changed=true).
+      - It is also sent again after a failure that left it unknown whether the server got it (see the description).
     type: bool
     default: false
 seealso:
@@ -87,6 +96,8 @@ RETURN = r"""
 response:
   description:
     - The API's decoded answer, all of it (C(status), C(message), C(data), C(handle_time), ...).
+    - An answer over 8 MiB, nested more than 32 levels deep, with duplicate keys, C(NaN) or C(Infinity), or whose C(status)
+      or C(code) is of the wrong type fails the task instead.
     - V(null) when the command was not sent (check mode without O(read_only)).
   returned: always
   type: dict

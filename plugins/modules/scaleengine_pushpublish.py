@@ -67,7 +67,10 @@ options:
 notes:
   - The module looks for the sessions under the C(pushpublish) key of the stream details (also C(push_publish), C(sessions));
     a session with C(connected=false) or a C(status) of V(disconnected) or V(stopped) counts as not connected. If the details
-    do not list sessions at all, the disconnect is sent and RV(verified) is V(false).
+    do not list sessions at all (or list them as C(null)), the disconnect is sent and RV(verified) is V(false). Sessions listed
+    in a shape the module cannot read fail the task with a message that says what is wrong.
+  - O(app), O(inst), O(stream), O(entry_name) and O(origin_url) must not contain control characters; such a value is refused
+    before any request.
 seealso:
   - module: mediaops.streaming.scaleengine_stream
 """

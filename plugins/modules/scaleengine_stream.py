@@ -60,6 +60,10 @@ options:
     choices: [closed]
     default: closed
 notes:
+  - O(app), O(inst), O(stream) and O(origin_url) must not contain control characters (for example a trailing newline from a
+    template); such a value is refused before any request.
+  - An answer the module cannot read (over 8 MiB, nested more than 32 levels deep, or with C(data) or records of the wrong
+    type) fails the task with a message that says what is wrong, never taking the stream for one that is not live.
   - The reference does not say what C(stream.details) answers for a stream that is not live. The module treats a success without
     data, or a failure without one of the general codes whose message says the stream is not found / not live, as not live; any
     other failure fails the task with the API's code and message.

@@ -11,7 +11,10 @@ short_description: Live viewer counts from ScaleEngine
 version_added: 0.1.0
 description:
   - Reads live viewer data for streams and videos with the signed C(viewer.live) API command. Never changes anything.
-  - Values with C(/) (VOD paths) and non-ASCII characters are signed the way the API verifies them.
+  - Values with C(/) (VOD paths) and non-ASCII characters are signed the way the API verifies them; values with control
+    characters are refused before any request.
+  - The records are returned as the API sent them. An answer over 8 MiB or nested more than 32 levels deep, or whose C(data)
+    is not a list of records, fails the task with a message that says what is wrong.
 author: mediaops.streaming contributors (@mediaops)
 extends_documentation_fragment:
   - mediaops.streaming.scaleengine

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Emulator of a Red5 Pro Stream Manager REST API (streams and the admin delete).
 
-What it emulates (Red5 Pro "REST API for Streams" reference and the field notes):
+What it emulates (Red5 Pro "REST API for Streams" reference and docs/red5.md):
 
 * ``/streammanager/api/{version}/`` for versions 1.0, 2.0, 3.0, 3.1 and 4.0
   (``versions`` limits them; any other version path is a plain-text 404, as a
@@ -392,7 +392,7 @@ class Red5Emulator(Emulator):
                     continue
                 item = self._answer(broadcast, broadcast.origin, broadcast.region, stats=stats)
                 if version in NEW_VERSIONS:
-                    # 3.1/4.0 list items: scope without slash, and the node type (field notes).
+                    # 3.1/4.0 list items: scope without slash, and the node type (docs/red5.md, "API versions").
                     item["scope"] = broadcast.scope
                     item["type"] = "origin"
                     items.append(item)

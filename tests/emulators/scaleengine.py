@@ -53,7 +53,7 @@ from urllib.parse import parse_qs
 from tests.emulators.base import Emulator, Request, Response, run_cli
 
 API_PATH = "/stable/"
-# The key and secret of the reference's examples and the field notes' test vectors.
+# The key and secret of the reference's examples, also used by the signature test vectors (docs/scaleengine.md).
 DEFAULT_API_KEY = "APX4GKLM0RKQLSP2FBO1ROPKSSW47DZE"
 DEFAULT_API_SECRET = "8fc8c48da81e6a2a06a9556379bf798af508dc0792497c678b4c3532ba8b637f"
 DEFAULT_CDN = 158
@@ -108,7 +108,7 @@ def php_decode(text: str):
 
 
 def _prepare_floats(value):
-    """json_encode(1.0) is "1" without JSON_PRESERVE_ZERO_FRACTION (field notes); other floats are written
+    """json_encode(1.0) is "1" without JSON_PRESERVE_ZERO_FRACTION (https://www.php.net/manual/en/json.constants.php); other floats are written
     as Python writes them, which differs from PHP only in the exponent notation."""
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return int(value)

@@ -494,10 +494,6 @@ class QuotingScaleEngine(ScaleEngineEmulator):
         return self._failure(f"Failed HMAC-SHA256 signature {sent.get('signature')} for api_key {sent.get('api_key')}", "0003")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a signature is not derivable from the task's options: scaleengine.py must register each one it makes with errors.register_secret",
-)
 @pytest.mark.parametrize("source", SOURCES)
 def test_scaleengine_signature_quoted_in_a_failure_message(ansible_run, keys, source):
     api_key, api_secret = keys

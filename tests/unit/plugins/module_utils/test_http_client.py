@@ -5,7 +5,11 @@ from __future__ import annotations
 import time
 from email.utils import formatdate
 
+import pytest
+
 from ansible_collections.mediaops.streaming.plugins.module_utils import http_client as http
+from ansible_collections.mediaops.streaming.plugins.module_utils.errors import StreamingError, excerpt
+from ansible_collections.mediaops.streaming.plugins.module_utils.http_client import HttpClient
 
 
 def test_backoff_grows_with_jitter_and_is_capped(monkeypatch):
@@ -40,3 +44,19 @@ def test_client_tls_options():
     assert http.HttpClient(validate_certs=True, ca_path="/etc/ca.pem").session.verify == "/etc/ca.pem"
     assert http.HttpClient(validate_certs=False, ca_path="/etc/ca.pem").session.verify is False
     assert http.HttpClient().session.verify is True
+
+
+@pytest.mark.parametrize("timeout", [0, -1, float("nan"), float("inf"), 86401, True, "30"])
+def test_timeout_outside_its_bounds_is_refused_by_name(timeout):
+    with pytest.raises(StreamingError, match="timeout must be a number of seconds above 0"):
+        HttpClient(timeout=timeout)
+
+
+@pytest.mark.parametrize("retries", [-1, 21, 1.5, None])
+def test_retries_outside_its_bounds_is_refused_by_name(retries):
+    with pytest.raises(StreamingError, match="retries must be a whole number from 0 to 20"):
+        HttpClient(retries=retries)
+
+
+def test_server_text_in_an_excerpt_cannot_drive_the_terminal():
+    assert excerpt("a\x1b[2Jb\u202ec") == "a\\u001b[2Jb\\u202ec"

@@ -5,9 +5,12 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
+import re
+import time
 
 import pytest
 
@@ -16,7 +19,7 @@ from ansible_collections.mediaops.streaming.plugins.module_utils.errors import S
 from tests.emulators import scaleengine as emulator_module
 from tests.emulators.scaleengine import ScaleEngineEmulator
 
-# Test vectors from the field notes (measured with PHP 8.2 json_encode).
+# Test vectors measured with PHP 8.2 json_encode (docs/scaleengine.md, "Signing, retries and failures").
 SECRET = "8fc8c48da81e6a2a06a9556379bf798af508dc0792497c678b4c3532ba8b637f"
 API_KEY = "APX4GKLM0RKQLSP2FBO1ROPKSSW47DZE"
 CDN = 158
@@ -70,7 +73,7 @@ def hmac_b64(text: str, key: bytes = SECRET.encode()) -> str:
     return base64.b64encode(hmac.new(key, text.encode("utf-8"), hashlib.sha256).digest()).decode()
 
 
-# -- signing: the field notes' vectors ------------------------------------------
+# -- signing: the measured vectors ----------------------------------------------
 
 
 @pytest.mark.parametrize(("command", "fields", "cdn", "text", "signature"), VECTORS, ids=["1-close", "2-push", "3-slash", "4-unicode", "5-cdn-string"])
@@ -81,7 +84,7 @@ def test_vectors(command, fields, cdn, text, signature):
 
 
 def test_wrong_variants_differ():
-    """What other clients get wrong gives the field notes' wrong signatures, never the right one."""
+    """What other clients get wrong gives the measured wrong signatures, never the right one."""
     request3 = se.build_request("viewer.live", VECTORS[2][1], API_KEY, CDN, TIMESTAMP)
     raw_slash = se.php_json_encode(request3).replace("\\/", "/")
     assert hmac_b64(raw_slash) == "Na8I8pERz5VHwT5ysGAfuMY46glfhHFRJ60Wik7PLGs="
@@ -242,12 +245,14 @@ def test_records_tolerates_shapes():
 
 
 class FakeResponse:
-    def __init__(self, body, status=200):
-        self.text = body if isinstance(body, str) else json.dumps(body)
-        self.status_code = status
+    """The parts of requests.Response the client reads: the status and the body as bytes."""
 
-    def json(self):
-        return json.loads(self.text)
+    def __init__(self, body, status=200):
+        if isinstance(body, bytes):
+            self.content = body
+        else:
+            self.content = (body if isinstance(body, str) else json.dumps(body)).encode("utf-8")
+        self.status_code = status
 
 
 class FakeHttp:
@@ -257,9 +262,11 @@ class FakeHttp:
         self.answers = list(answers)
         self.tries_per_answer = tries_per_answer
         self.posted = []
+        self.repeatable = []
 
     def request(self, method, url, prepare=None, repeatable=None, **kwargs):
-        assert method == "POST" and repeatable is True
+        assert method == "POST" and repeatable in (True, False)
+        self.repeatable.append(repeatable)
         for _attempt in range(self.tries_per_answer):
             self.posted.append((url, prepare()["files"]["json"][1]))
         return FakeResponse(self.answers.pop(0))
@@ -375,7 +382,14 @@ def test_failures_are_not_retried_and_secrets_are_scrubbed(tmp_path):
 
 @pytest.mark.parametrize(
     ("body", "status", "match"),
-    [("<html>busy</html>", 200, "not a JSON object"), ("[1]", 200, "not a JSON object"), ("", 200, "empty body"), ("Not Found", 404, "HTTP 404")],
+    [
+        ("<html>busy</html>", 200, "not valid JSON"),
+        ("[1]", 200, "is a list, not a JSON object"),
+        ("", 200, "empty body"),
+        ("Not Found", 404, "HTTP 404"),
+        ("Internal Server Error", 500, "HTTP 500.*try again later"),
+        ("Forbidden", 403, "HTTP 403.*answers with HTTP 200, not 403"),
+    ],
 )
 def test_non_json_or_http_errors_fail_clearly(tmp_path, body, status, match):
     client, _http, _clock = make_client(None, tmp_path=tmp_path)
@@ -399,7 +413,7 @@ def test_api_url_keeps_or_gets_its_slash(url, expected):
     assert se.normalise_api_url(url) == expected
 
 
-@pytest.mark.parametrize("url", ["ftp://a", "api.example.net/stable/", "https://a.example/stable/?x=1"])
+@pytest.mark.parametrize("url", ["ftp://a", "api.example.net/stable/", "https://a.example/stable/?x=1", "https://a.example/st able/", "https://a\x00.example/"])
 def test_api_url_must_be_http(url):
     with pytest.raises(StreamingError):
         se.normalise_api_url(url)
@@ -529,3 +543,416 @@ def test_emulator_rejects_unknown_key_and_cdn(api):
     for override in ({"api_key": "NOPE"}, {"cdn": 159}):
         with pytest.raises(StreamingError, match="code 0001"):
             se.ScaleEngineClient(dict(api.params, **override)).call("viewer.live", {"app": "demo-origin"})
+
+
+# -- hostile answers: the bounded decoder (shared with the Red5 client) -----------------
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"\xff{}", "not UTF-8 text (byte 0"),
+        (b'{"a":"caf\xc3"}', "not UTF-8 text (byte 9"),
+        (b"[" * 33 + b"]" * 33, "more than 32 levels deep"),
+        (b'{"a":' + b"[" * 100000 + b"]" * 100000 + b"}", "more than 32 levels deep"),
+        (b'{"a":' + b"{" * 40 + b"}" * 40 + b"}", "more than 32 levels deep"),
+        (b'{"a":NaN}', "NaN, which is not a JSON number"),
+        (b"[Infinity]", "Infinity, which is not a JSON number"),
+        (b"[-Infinity]", "-Infinity, which is not a JSON number"),
+        (b"[1e999]", "too large for a floating-point number"),
+        (b"[-1e999]", "too large for a floating-point number"),
+        (b"[" + b"9" * 41 + b"]", "a number of 41 digits"),
+        (b"[-" + b"9" * 5000 + b"]", "a number of 5000 digits"),
+        (b'{"status":"failure","status":"success"}', 'the key "status" appears twice'),
+        (b'{"data":[{"id":1,"id":2}]}', 'the key "id" appears twice'),
+        (b'{"m":"\\ud800"}', "half of a UTF-16 surrogate pair"),
+        (b'{"m":"\\udc00x"}', "half of a UTF-16 surrogate pair"),
+        (b'{"\\ud83d":1}', "half of a UTF-16 surrogate pair"),
+        (b'{"status":"succ', "not valid JSON"),
+        (b"\xef\xbb\xbf\xef\xbb\xbf{}", "not valid JSON"),
+        (b"", "not valid JSON"),
+    ],
+)
+def test_decode_json_answer_refuses_with_the_reason(content, problem):
+    with pytest.raises(se.AnswerError, match=re.escape(problem)):
+        se.decode_json_answer(content)
+
+
+def test_decode_json_answer_refuses_more_than_the_bound_before_decoding():
+    with pytest.raises(se.AnswerError, match=r"it is 8 MiB long, more than the 8 MiB"):
+        se.decode_json_answer(b" " * (8 * 1024 * 1024) + b"x")  # one byte over
+    with pytest.raises(se.AnswerError, match="it is 11 bytes long, more than the 10 bytes"):
+        se.decode_json_answer(b'{"a":"bcd"}', max_bytes=10)
+    assert se.decode_json_answer(b'{"a":"bc"}', max_bytes=10) == {"a": "bc"}
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"\xef\xbb\xbf" + b'{"status":"success"}', {"status": "success"}),  # a byte order mark is tolerated
+        (b"[" * 32 + b"]" * 32, json.loads("[" * 32 + "]" * 32)),  # exactly the bound
+        (b'{"a":"' + b"[" * 40 + b'"}', {"a": "[" * 40}),  # brackets inside strings do not nest
+        (b'{"a":"\\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\"","b":[1]}', {"a": '"' + "[" * 37 + '"', "b": [1]}),
+        (b'{"a":"\\\\","b":' + b"[" * 31 + b"]" * 31 + b"}", {"a": "\\", "b": json.loads("[" * 31 + "]" * 31)}),
+        (b'{"m":"\\ud83d\\ude00 caf\\u00e9"}', {"m": "\U0001f600 caf\u00e9"}),  # a surrogate pair is text
+        (b"[" + b"9" * 40 + b", -1.5e300, 0.1]", [int("9" * 40), -1.5e300, 0.1]),
+        (b'"just text"', "just text"),
+    ],
+)
+def test_decode_json_answer_accepts_what_is_within_the_bounds(content, expected):
+    assert se.decode_json_answer(content) == expected
+
+
+def test_decode_json_answer_counts_nesting_in_linear_time():
+    """Quotes and backslashes that would make a string pattern backtrack (quadratic time) are handled in one pass each."""
+    hostile = [
+        b'"' + b'\\"' * (512 * 1024),  # an unterminated string of escaped quotes
+        b'"\\\\' * (512 * 1024),  # an unterminated string of escaped backslashes
+        b'"' * (1024 * 1024),
+        b"[" + b"[]," * (512 * 1024) + b"[]]",  # wide, not deep: valid
+        b"[" * (1024 * 1024),
+    ]
+    for content in hostile:
+        started = time.monotonic()
+        with contextlib.suppress(se.AnswerError):
+            se.decode_json_answer(content)
+        assert time.monotonic() - started < 5, content[:20]
+
+
+def test_decode_json_answer_turns_a_recursion_error_into_the_nesting_message(monkeypatch):
+    """Should the bracket count ever miss, Python's own RecursionError still becomes the same sentence."""
+    monkeypatch.setattr(se, "_nesting_exceeds", lambda text, limit: False)
+    with pytest.raises(se.AnswerError, match="more than 32 levels deep"):
+        se.decode_json_answer(b"[" * 100000 + b"]" * 100000)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, "null"),
+        (True, "the boolean true"),
+        (3, "the number 3"),
+        (2.5, "the number 2.5"),
+        ("", "an empty string"),
+        ("live", 'the string "live"'),
+        ("a\x1bb", 'the string "a\\u001bb"'),
+        ([1], "a list"),
+        ({"a": 1}, "an object"),
+    ],
+)
+def test_describe(value, expected):
+    assert se.describe(value) == expected
+
+
+def test_printable_bounds_and_escapes_server_text():
+    assert se.printable("a\x1b[2J\x07b\u202ec\ufeffd\x9b") == "a\\u001b[2J\\u0007b\\u202ec\\ufeffd\\u009b"
+    assert se.printable("line one\n  line two\r\n\tthree") == "line one line two three"
+    assert se.printable("keep\nthe\tnewline", collapse=False) == "keep\\u000athe\\u0009newline"
+    assert se.printable("x" * 1000, 10) == "x" * 10 + "..."
+    assert len(se.printable("\x00" * 100000)) < 2000
+    assert se.answer_text({"error": "db down", "n": [1, None]}) == '{"error":"db down","n":[1,null]}'
+    assert se.answer_text(False) == "false" and se.answer_text(7) == "7" and se.answer_text(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        ([{"status": "success"}], "it is a list, not a JSON object"),
+        ("success", 'it is the string "success", not a JSON object'),
+        ({"status": ["success"]}, '"status" is a list'),
+        ({"status": 1}, '"status" is the number 1'),
+        ({"status": True}, '"status" is the boolean true'),
+        ({"status": "failure", "code": 3.0}, '"code" is the number 3.0'),
+        ({"status": "failure", "code": False}, '"code" is the boolean false'),
+        ({"status": "failure", "code": ["0003"]}, '"code" is a list'),
+        ({"data": []}, 'neither "status" nor "code"'),
+        ({}, 'neither "status" nor "code"'),
+    ],
+)
+def test_check_envelope_refuses_what_decides_the_outcome(answer, problem):
+    with pytest.raises(se.AnswerError, match=re.escape(problem)):
+        se.check_envelope(answer)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"status": "success"},
+        {"status": "failure", "code": 3},
+        {"status": "failure", "code": "0003", "message": {"any": ["type"]}},
+        {"code": 100},  # queued, without a status
+        {"status": "success", "message": 12, "data": "checked where it is read"},
+    ],
+)
+def test_check_envelope_accepts(answer):
+    se.check_envelope(answer)
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        ("live", '"data" is the string "live", not a list or an object'),
+        (42, '"data" is the number 42'),
+        (False, '"data" is the boolean false'),
+        ("", '"data" is an empty string'),
+        ([{"a": 1}, 7], 'item 1 of "data" is the number 7, not an object'),
+        ([["nested"]], 'item 0 of "data" is a list'),
+    ],
+)
+def test_records_refuses_what_is_not_records(data, problem):
+    with pytest.raises(se.AnswerError, match=re.escape(problem)):
+        se.records(data, '"data"')
+
+
+def test_records_null_items_are_skipped_and_empty_means_none():
+    assert se.records([None, {"a": 1}, None]) == [{"a": 1}]
+    assert se.records(None) == [] and se.records({}) == [] and se.records([]) == []
+
+
+def test_not_found_reads_a_message_of_any_type():
+    assert se.is_not_found({"status": "failure", "message": ["Stream not found"]})
+    assert not se.is_not_found({"status": "failure", "message": {"code": 7}})
+    assert se.answer_message({"message": {"m": 1}}) == '{"m":1}'
+
+
+# -- PushPublish sessions as the details list them ----------------------------------------------
+
+
+def _details(sessions, **extra):
+    return dict({"app": "demo-origin", "inst": "live", "stream": "s1", "pushpublish": sessions}, **extra)
+
+
+@pytest.mark.parametrize(
+    ("session", "connected"),
+    [
+        ({"entry_name": "a"}, True),
+        ({"entry_name": "a", "connected": True}, True),
+        ({"entry_name": "a", "connected": False}, False),
+        ({"entry_name": "a", "connected": 0}, False),
+        ({"entry_name": "a", "connected": 1}, True),
+        ({"entry_name": "a", "connected": "false"}, False),
+        ({"entry_name": "a", "connected": " No "}, False),
+        ({"entry_name": "a", "connected": "TRUE"}, True),
+        ({"entry_name": "a", "status": "Stopped"}, False),
+        ({"entry_name": "a", "state": "disconnected"}, False),
+        ({"entry_name": "a", "status": None, "state": "closed"}, False),
+        ({"entry_name": "a", "status": "streaming"}, True),
+        ("entry-name-only", True),
+    ],
+)
+def test_sessions_connected_flag(session, connected):
+    (found,) = se._sessions_of([_details([session])])
+    assert found["_connected"] is connected
+    assert found["stream"] == "s1"
+
+
+@pytest.mark.parametrize(
+    ("sessions", "problem"),
+    [
+        ("session_1", 'the "pushpublish" of stream "s1" is the string "session_1", not a list of sessions'),
+        (5, "is the number 5, not a list of sessions"),
+        ([{"entry_name": "a"}, 7], 'item 1 of the "pushpublish" of stream "s1" is the number 7, not a session'),
+        ([{"entry_name": ["a"]}], 'the "entry_name" of session 0 in the "pushpublish" of stream "s1" is a list'),
+        ([{"entry_name": "a", "push_service_id": 1.5}], '"push_service_id" of session 0'),
+        ([{"entry_name": "a", "connected": "maybe"}], '"connected" of session 0 in the "pushpublish" of stream "s1" is the string "maybe"'),
+        ([{"entry_name": "a", "connected": 2}], "is the number 2, not true or false"),
+        ([{"entry_name": "a", "status": ["stopped"]}], 'the "status" of session 0'),
+    ],
+)
+def test_sessions_of_an_odd_shape_are_refused(sessions, problem):
+    with pytest.raises(se.AnswerError, match=re.escape(problem)):
+        se._sessions_of([_details(sessions)])
+
+
+def test_sessions_listing_rules():
+    assert se._sessions_of([]) == []  # no live stream
+    assert se._sessions_of([{"stream": "s1"}]) is None  # not listed: the disconnect is sent unverified
+    assert se._sessions_of([_details(None)]) is None  # null says nothing either
+    assert se._sessions_of([_details([])]) == []  # listed and empty
+    by_name = se._sessions_of([_details({"one": {"entry_name": "one"}, "two": {"entry_name": "two", "stream": "s2"}})])
+    assert [(item["entry_name"], item["stream"]) for item in by_name] == [("one", "s1"), ("two", "s2")]
+    with pytest.raises(se.AnswerError, match='the "stream" of stream 0 is an object'):
+        se._sessions_of([{"stream": {"x": 1}, "pushpublish": []}])
+
+
+def test_same_id_compares_text_and_whole_numbers_only():
+    assert se._same_id("1000", 1000) and se._same_id(" 7", "7")
+    assert not se._same_id(True, 1) and not se._same_id([1000], 1000) and not se._same_id(None, None) and not se._same_id(1000.0, 1000)
+
+
+# -- hostile input: refused before anything is sent --------------------------------------------
+
+
+def _nested(levels):
+    value = "leaf"
+    for _level in range(levels):
+        value = {"n": value}
+    return value
+
+
+def test_request_fields_are_bounded_in_depth_and_size():
+    se.check_request_fields({"deep": _nested(31)}, "params.")  # the params object is level 1: 32 in all
+    with pytest.raises(StreamingError, match=r"params\.deep(\.n){31} nests lists and objects more than 32 levels deep"):
+        se.check_request_fields({"deep": _nested(32)}, "params.")
+    with pytest.raises(StreamingError, match=r"more than 32 levels deep"):
+        se.check_request_fields({"deep": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["x"]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]})
+    with pytest.raises(StreamingError, match="too large to send: params hold more than 1 MiB"):
+        se.check_request_fields({"note": "x" * (1024 * 1024)}, "params.")
+    with pytest.raises(StreamingError, match="too large to send"):
+        se.check_request_fields({"many": list(range(200000))})
+    with pytest.raises(StreamingError, match="too large to send"):
+        se.check_request_fields({f"k{index}": "v" for index in range(200000)})
+
+
+def test_the_encoder_refuses_depth_itself():
+    with pytest.raises(StreamingError, match=r"request\.a(\.n){31} nests"):
+        se.php_json_encode({"a": _nested(32)})
+    assert se.php_json_encode({"a": _nested(2)}) == '{"a":{"n":{"n":"leaf"}}}'
+
+
+def test_run_command_refuses_huge_or_deep_params_in_check_mode_too():
+    base = dict(PARAMS, command="recording.start", changed=True, read_only=False)
+    with pytest.raises(StreamingError, match="too large to send"):
+        se.run_command(dict(base, params={"note": "x" * (1024 * 1024 + 1)}), check_mode=True, client=object())
+    with pytest.raises(StreamingError, match=r"params\.deep"):
+        se.run_command(dict(base, params={"deep": _nested(40)}), check_mode=True, client=object())
+    # Escapes make the encoded text longer than the raw one: the exact size is checked too.
+    with pytest.raises(StreamingError, match=r"params would be [0-9.]+ MiB once encoded"):
+        se.run_command(dict(base, params={"note": "\U0001f600" * 100000}), check_mode=True, client=object())
+    with pytest.raises(StreamingError, match="params must be an object"):
+        se.run_command(dict(base, params=["a"]), check_mode=True, client=object())
+    with pytest.raises(StreamingError, match="command must look like"):
+        se.run_command(dict(base, command="stream.\u212aill", params={}), check_mode=True, client=object())
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "shown"),
+    [
+        ("stream", "live\n", 'stream "live\\u000a" contains the control character U+000A at position 5'),
+        ("app", "\x00demo", "U+0000 at position 1"),
+        ("inst", "li\tve", "U+0009 at position 3"),
+        ("entry_name", "\x1b[31m", "U+001B"),
+        ("origin_url", "host\x7f", "U+007F"),
+        ("url", ["ok", "bad\x85"], "U+0085"),
+    ],
+)
+def test_names_with_control_characters_are_refused(option, value, shown):
+    with pytest.raises(StreamingError, match=re.escape(shown)) as caught:
+        se.check_name(value, option)
+    assert "Remove it" in str(caught.value)
+
+
+def test_names_without_control_characters_pass():
+    for value in ("caf\u00e9/\U0001f600 <live>", 42, None, ["a", 1], "sestore3/x/y.mp4|mystream_*"):
+        assert se.check_name(value, "stream") == value
+
+
+def test_work_functions_check_names_before_any_request():
+    params = dict(PARAMS, app="demo-origin", inst="live", stream="my_live_stream\n", stream_id=None, origin_url=None)
+    with pytest.raises(StreamingError, match="U\\+000A"):
+        se.close_stream(params, client=object())
+    push = dict(PARAMS, app="demo-origin", inst="live", stream=None, entry_name="a\rb", push_service_id=None, origin_url=None)
+    with pytest.raises(StreamingError, match="U\\+000D"):
+        se.disconnect_pushpublish(push, client=object())
+    with pytest.raises(StreamingError, match="not a list"):
+        se.viewer_info(dict(PARAMS, app=[["demo-origin"]], url=None), client=object())
+    with pytest.raises(StreamingError, match="U\\+0000"):
+        se.viewer_info(dict(PARAMS, app="demo-origin", url=["a", "\x00"]), client=object())
+    with pytest.raises(StreamingError, match="U\\+000A"):
+        se.run_command(dict(PARAMS, command="stream.close", params={"stream": "s\n"}, changed=True, read_only=False), client=object())
+
+
+# -- the client: what may be repeated, and what it says about broken answers -------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "repeatable"),
+    [
+        *[(command, True) for command in ("stream.details", "stream.active", "viewer.live", "stream.close", "pushpublish.disconnect")],
+        *[(command, False) for command in ("recording.start", "pushpublish.connect", "stream.explode")],
+    ],
+)
+def test_only_commands_known_to_be_safe_are_repeatable(tmp_path, command, repeatable):
+    client, http, _clock = make_client({"status": "success"}, tmp_path=tmp_path)
+    client.call(command, {"app": "a"})
+    assert http.repeatable == [repeatable]
+
+
+@pytest.mark.parametrize(
+    ("command", "read_only", "repeatable"),
+    [("recording.start", False, False), ("recording.status", True, True), ("stream.close", False, True), ("stream.details", False, True)],
+)
+def test_run_command_repeats_read_only_and_known_commands(tmp_path, command, read_only, repeatable):
+    client, http, _clock = make_client({"status": "success"}, tmp_path=tmp_path)
+    params = dict(PARAMS, command=command, params={"app": "a"}, changed=False, read_only=read_only)
+    se.run_command(params, client=client)
+    assert http.repeatable == [repeatable]
+
+
+@pytest.mark.parametrize(("command", "says"), [("recording.start", "recording.start was not repeated"), ("viewer.live", None)])
+def test_a_502_on_a_command_that_is_not_repeated_says_so(tmp_path, command, says):
+    client, _http, _clock = make_client({"status": "success"}, tmp_path=tmp_path)
+    client.http.request = lambda *a, prepare=None, **k: (prepare(), FakeResponse("Bad Gateway", 502))[1]
+    with pytest.raises(StreamingError, match="HTTP 502") as caught:
+        client.call(command, {"app": "a"})
+    assert (says in str(caught.value)) if says else "not repeated" not in str(caught.value)
+
+
+def test_transport_failures_name_the_command(tmp_path):
+    client, _http, _clock = make_client(tmp_path=tmp_path)
+
+    def fail(*args, **kwargs):
+        raise StreamingError("request failed: the connection was reset", method="POST", url=client.api_url, advice="The request was not repeated")
+
+    client.http.request = fail
+    expected = r"^ScaleEngine recording\.start: request failed: the connection was reset \(POST .*\)\. The request was not"
+    with pytest.raises(StreamingError, match=expected) as caught:
+        client.call("recording.start", {"app": "a"})
+    assert caught.value.url == client.api_url
+
+
+BROKEN_ANSWERS = [
+    (b"<html>Maintenance</html>", "the answer is not a JSON object the module can read: it is not valid JSON"),
+    ({"status": 5}, 'the answer cannot be used: its "status" is the number 5'),
+    ({"status": "failure", "code": [4]}, 'the answer cannot be used: its "code" is a list'),
+]
+
+
+@pytest.mark.parametrize(("body", "says"), [*BROKEN_ANSWERS, ({"status": "success", "data": "x"}, 'the answer cannot be used: "data" is the string "x"')])
+def test_broken_answers_to_a_read_say_what_is_wrong(tmp_path, body, says):
+    client, _http, _clock = make_client(body, tmp_path=tmp_path)
+    with pytest.raises(StreamingError) as caught:
+        se.viewer_info(dict(PARAMS, app="a", url=None), client=client)
+    text = str(caught.value)
+    assert says in text and "ScaleEngine viewer.live" in text and "api_url" in text
+    assert "may have taken effect" not in text
+
+
+@pytest.mark.parametrize(("body", "says"), BROKEN_ANSWERS)
+def test_broken_answers_to_a_change_say_it_may_have_taken_effect(tmp_path, body, says):
+    client, _http, _clock = make_client(body, tmp_path=tmp_path)
+    with pytest.raises(StreamingError) as caught:
+        client.call("stream.close", {"stream_id": 1000})
+    assert says in str(caught.value) and "stream.close may have taken effect" in str(caught.value)
+
+
+def test_server_text_is_scrubbed_before_it_is_shortened(tmp_path):
+    """A key cut in half by the shortening would otherwise show its first half."""
+    message = "x" * 280 + API_KEY + " " + SECRET
+    client, _http, _clock = make_client({"status": "failure", "code": "0004", "message": message}, tmp_path=tmp_path)
+    with pytest.raises(StreamingError) as caught:
+        client.call("viewer.live", {"app": "a"})
+    text = str(caught.value) + json.dumps(caught.value.result())
+    assert API_KEY[:12] not in text and SECRET[:12] not in text
+
+
+def test_the_client_reads_at_most_the_json_bound():
+    client = se.ScaleEngineClient(dict(PARAMS, timeout=5, validate_certs=True, ca_path=None))
+    assert client.http.max_response_bytes == se.MAX_ANSWER_BYTES == 8 * 1024 * 1024
+    client.close()
+
+
+def test_messages_of_any_type_reach_the_result(api):
+    api.add_fault(kind="status", method="POST", match='"command":"stream.close"', status=200, body='{"status":"success","message":{"closed":["s"]}}')
+    result = se.close_stream(stream_params(api), client=work_client(api))
+    assert result["changed"] is True and result["message"] == '{"closed":["s"]}'
