@@ -2,6 +2,9 @@
 #   make demo   set up .venv, start the local emulators, run the demo playbook
 #   make test   set up .venv, run ruff, changelog lint, ansible-test sanity,
 #               unit and integration tests, and print one summary
+#   make stress set up .venv, run the stress tests (tests/stress: a fleet of
+#               200 channels, replay-safe ScaleEngine signatures from 10 forks,
+#               the restart playbook killed after each step), print one summary
 # Python 3.12+ is needed for ansible-core 2.21; override with PYTHON=/path/to/python3.12.
 
 # The first candidate that really runs and is 3.12+ (a pyenv shim for a version
@@ -13,7 +16,7 @@ VENV_PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 REQUIREMENTS := requirements.txt tests/requirements.txt
 
-.PHONY: demo test venv clean
+.PHONY: demo test stress venv clean
 
 venv: $(STAMP)
 
@@ -30,6 +33,9 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV_PY) tests/run_tests.py
+
+stress: $(STAMP)
+	$(VENV_PY) -m tests.stress.run
 
 clean:
 	rm -rf $(VENV) .cache tests/output
