@@ -43,8 +43,9 @@ from tests.emulators.red5 import Red5Emulator
 from tests.emulators.scaleengine import API_PATH, DEFAULT_API_KEY, DEFAULT_API_SECRET, DEFAULT_CDN, ScaleEngineEmulator
 from tests.emulators.usp import UspEmulator
 
-#: head options of a pre-created channel: a real live point with archiving on
-#: (field notes: "Real live points are made with options like --archiving=1 ...")
+#: head options of a pre-created channel: a live point with archiving on, as
+#: Unified Streaming's live ingest documentation creates them
+#: (https://docs.unified-streaming.com/documentation/live/configure-live-archiving.html)
 CHANNEL_OPTIONS = {
     "archiving": "true",
     "archive_segment_length": "60",
