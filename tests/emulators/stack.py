@@ -43,9 +43,9 @@ from tests.emulators.red5 import Red5Emulator
 from tests.emulators.scaleengine import API_PATH, DEFAULT_API_KEY, DEFAULT_API_SECRET, DEFAULT_CDN, ScaleEngineEmulator
 from tests.emulators.usp import UspEmulator
 
-#: head options of a pre-created channel: a live point with archiving on, as
-#: Unified Streaming's live ingest documentation creates them
-#: (https://docs.unified-streaming.com/documentation/live/configure-live-archiving.html)
+#: head options of a pre-created channel: a typical live point with archiving
+#: on (mp4split --archiving=1 --archive_segment_length=60 --dvr_window_length=30
+#: --restart_on_encoder_reconnect)
 CHANNEL_OPTIONS = {
     "archiving": "true",
     "archive_segment_length": "60",
