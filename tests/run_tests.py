@@ -167,7 +167,22 @@ def main() -> int:
         workers = os.environ.get("PYTEST_WORKERS", "2")
         junit = collection.parents[2] / "junit.xml"
         completed = run(
-            [sys.executable, "-m", "pytest", "tests/unit", "tests/integration", "-p", "no:cacheprovider", "-n", workers, "-q", "-rfE", "-o", "junit_family=xunit1", f"--junitxml={junit}"],
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "tests/unit",
+                "tests/integration",
+                "-p",
+                "no:cacheprovider",
+                "-n",
+                workers,
+                "-q",
+                "-rfE",
+                "-o",
+                "junit_family=xunit1",
+                f"--junitxml={junit}",
+            ],
             collection,
             env=pytest_env,
             capture=True,

@@ -41,13 +41,15 @@ options:
   name:
     description:
       - Name of the publishing point, for example V(channel00). The server manifest is C({base_path}/{name}/{name}.isml).
-      - Letters, digits, C(_), C(-) and C(.) only; no C(/), C(..), query strings or spaces. Checked before any request.
+      - ASCII letters, digits, C(_), C(-) and C(.) only; no C(/), C(..), query strings, spaces or control characters, and nothing
+        is trimmed. At most 250 bytes (the server stores the file C({name}.isml)). Checked before any request.
     type: str
     required: true
   base_path:
     description:
       - Parent directories of the publishing point below the document root, for example V(events/2026). Empty for the root.
-      - The same characters as O(name), separated by single C(/).
+      - The same characters as O(name), separated by single C(/); each part at most 255 bytes, and
+        C({base_path}/{name}/{name}.isml) at most 1024 bytes.
     type: str
     default: ''
 """

@@ -102,7 +102,7 @@ def _ssl_reason(exc: BaseException) -> str:
     return match.group(1).lower().replace("_", " ") if match else "the TLS handshake failed"
 
 
-def _is_connect_failure(exc: BaseException) -> bool:
+def is_connect_failure(exc: BaseException) -> bool:
     """True when the TCP/TLS connection was never established (nothing was sent)."""
     seen = set()
     pending = [exc]
@@ -208,9 +208,9 @@ class HttpClient:
                 ) from exc
             except requests.exceptions.RequestException as exc:
                 reason = self._describe_transport_error(exc, timeout or self.timeout)
-                if _is_connect_failure(exc) or not repeatable or attempt == attempts:
+                if is_connect_failure(exc) or not repeatable or attempt == attempts:
                     advice = None
-                    if not repeatable and not _is_connect_failure(exc):
+                    if not repeatable and not is_connect_failure(exc):
                         advice = "The request was not repeated because it is not safe to repeat; check the server's state before running the task again"
                     raise StreamingError(f"request failed: {reason}", method=method, url=url, advice=advice) from exc
                 delay = backoff_delay(attempt)
@@ -222,6 +222,9 @@ class HttpClient:
                 self.warn(f"{method} {shown_url} returned HTTP {response.status_code}; retrying in {delay:.1f}s (retry {attempt} of {attempts - 1})")
                 time.sleep(delay)
                 continue
+            # How many times the request was sent: a 404 to the repeat of a
+            # DELETE whose first answer was lost means "deleted", not "missing".
+            response.attempts = attempt
             return response
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
@@ -261,7 +264,7 @@ class HttpClient:
             return f"connection timed out after {timeout:g}s"
         if isinstance(exc, requests.exceptions.ReadTimeout) or "Read timed out" in str(exc):
             return f"no answer within {timeout:g}s (raise the timeout option if the server is slow)"
-        if _is_connect_failure(exc):
+        if is_connect_failure(exc):
             return "could not connect to the server (is the URL right and the server up?)"
         if isinstance(exc, requests.exceptions.ChunkedEncodingError) or "IncompleteRead" in str(exc):
             return "the server closed the connection before the whole answer arrived"

@@ -11,7 +11,8 @@ dicts; nothing talks HTTP and nothing decides ``changed``.
 
 XML from a server or a user is untrusted: parsing never expands entities,
 never loads a DTD, never touches the network, and refuses oversized documents
-and documents that declare entities.
+and documents with a DOCTYPE (which is where entities and external DTDs are
+declared; SMIL server manifests have none).
 """
 
 from __future__ import annotations
@@ -52,12 +53,17 @@ _CONTAINERS = frozenset({"body", "switch", "par", "seq", "excl"})
 _NOT_TRACKS = frozenset({"param", "c", "meta"})
 _OPTION_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 
-# A DOCTYPE that declares entities is how billion-laughs and XXE documents
-# work. These markers are searched in the raw bytes before libxml2 sees them,
-# in every encoding an XML document can be sent in without a declaration.
+# A DOCTYPE is how billion-laughs (nested internal entities), XXE (external
+# entities such as SYSTEM "file:///etc/passwd") and external DTDs get into a
+# document. mp4split and USP write SMIL without one, so any DOCTYPE is refused.
+# The marker is searched in the raw bytes before libxml2 sees them, in every
+# encoding an XML document can be sent in without a declaration; the parsed
+# tree is checked again for the rest.
 _ENCODINGS = ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
 _DOCTYPE_MARKERS = tuple("<!DOCTYPE".encode(encoding) for encoding in _ENCODINGS)
-_ENTITY_MARKERS = tuple("<!ENTITY".encode(encoding) for encoding in _ENCODINGS)
+# Messages quote names from the document (a tag, a parser's complaint); a
+# hostile document must not be able to make a message megabytes long.
+_QUOTE_LIMIT = 200
 
 
 def _require_lxml() -> None:
@@ -87,15 +93,44 @@ def _root_of(root):
     return root
 
 
-def _declares_entities(data: bytes) -> bool:
-    return any(marker in data for marker in _DOCTYPE_MARKERS) and any(marker in data for marker in _ENTITY_MARKERS)
+def _has_doctype(data: bytes) -> bool:
+    return any(marker in data for marker in _DOCTYPE_MARKERS)
 
 
-def _entity_refusal(source: str) -> StreamingError:
+def _doctype_refusal(source: str) -> StreamingError:
     return StreamingError(
-        f"{source} declares or references XML entities in a DOCTYPE; such documents are refused because entity expansion "
-        "(billion laughs) and external entities (XXE) are attacks, and SMIL never needs them"
+        f"{source} has a DOCTYPE declaration and was refused without being expanded or loaded: a DOCTYPE is where entities "
+        "(billion laughs, external entities such as file:///etc/passwd) and external DTDs are declared, and SMIL server manifests "
+        "need none (mp4split writes none); remove the <!DOCTYPE ...> declaration"
     )
+
+
+def _quoted(text) -> str:
+    text = str(text)
+    return text if len(text) <= _QUOTE_LIMIT else text[:_QUOTE_LIMIT] + "..."
+
+
+def check_smil_size(size: int, source: str, sending: bool = False) -> None:
+    """Refuse a SMIL document of ``size`` bytes above :data:`MAX_SMIL_BYTES` (USP answers HTTP 413 to those)."""
+    if size > MAX_SMIL_BYTES:
+        raise StreamingError(
+            f"{source} is {size} bytes, more than the limit of {MAX_SMIL_BYTES} bytes (USP refuses server manifests over 50 MB with HTTP 413)"
+            + ("; it was not sent" if sending else "")
+        )
+
+
+def read_smil_file(path: str, source: str) -> bytes:
+    """The bytes of a SMIL file, reading at most one byte more than the limit (``src`` may name /dev/zero)."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_SMIL_BYTES + 1)
+    except OSError as exc:
+        raise StreamingError(f"cannot read {source}: {exc.strerror}") from None
+    if len(data) > MAX_SMIL_BYTES:
+        raise StreamingError(
+            f"{source} is larger than the limit of {MAX_SMIL_BYTES} bytes (USP refuses server manifests over 50 MB with HTTP 413); it was not sent"
+        )
+    return data
 
 
 def parse_smil(text, source: str = "SMIL document"):
@@ -114,14 +149,11 @@ def parse_smil(text, source: str = "SMIL document"):
         encoding = None
     else:
         raise StreamingError(f"{source} must be text, not {type(text).__name__}")
-    if len(data) > MAX_SMIL_BYTES:
-        raise StreamingError(
-            f"{source} is {len(data)} bytes, more than the limit of {MAX_SMIL_BYTES} bytes (USP refuses server manifests over 50 MB with HTTP 413)"
-        )
+    check_smil_size(len(data), source)
     if not data.strip():
         raise StreamingError(f"{source} is empty")
-    if _declares_entities(data):
-        raise _entity_refusal(source)
+    if _has_doctype(data):
+        raise _doctype_refusal(source)
     parser = etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -133,18 +165,18 @@ def parse_smil(text, source: str = "SMIL document"):
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
-        raise StreamingError(f"{source} is not well-formed XML: {exc.msg or exc}") from None
+        raise StreamingError(f"{source} is not well-formed XML: {_quoted(exc.msg or exc)}") from None
     if root is None:
         raise StreamingError(f"{source} is not well-formed XML: no root element")
     # The byte scan above cannot see every encoding a declaration may name;
     # the parsed tree is the last word.
-    dtd = root.getroottree().docinfo.internalDTD
-    if dtd is not None and any(True for declaration in dtd.iterentities()):
-        raise _entity_refusal(source)
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+        raise _doctype_refusal(source)
     if any(True for reference in root.iter(etree.Entity)):
-        raise _entity_refusal(source)
+        raise _doctype_refusal(source)
     if _localname(root) != "smil" or _namespace(root) not in (None, SMIL_NAMESPACE):
-        raise StreamingError(f"{source} is not a SMIL document: its root element is {root.tag!r}, expected 'smil' (namespace {SMIL_NAMESPACE})")
+        raise StreamingError(f"{source} is not a SMIL document: its root element is {_quoted(repr(root.tag))}, expected 'smil' (namespace {SMIL_NAMESPACE})")
     return root
 
 
@@ -238,7 +270,7 @@ def normalise_option_name(name) -> str:
         raise StreamingError(f"Option name {name!r} is empty")
     if not _OPTION_NAME.fullmatch(stripped):
         raise StreamingError(f"Option name {name!r} may contain only letters, digits, '_', '.' and '-' (no whitespace)")
-    # mp4split options become head metas with '.' replaced by '_' (field notes, Unified Streaming).
+    # mp4split options become head metas with '.' replaced by '_' (docs/usp.md, "What the modules decide").
     return stripped.replace(".", "_")
 
 
@@ -248,7 +280,7 @@ def normalise_option_value(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
-        # mp4split flags such as --restart_on_encoder_reconnect take no value (field notes).
+        # mp4split flags such as --restart_on_encoder_reconnect take no value (docs/usp.md).
         return "true"
     if isinstance(value, int):
         return str(value)

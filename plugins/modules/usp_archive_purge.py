@@ -55,6 +55,9 @@ notes:
   - USP purges whole archive segment files (C(archive_segment_length)); media in a segment that straddles the edge of the
     window stays, and a later run with the same window then purges it (and reports a change) once the segment lies fully in it.
   - Only O(origin_url) is used; O(api_url) is ignored.
+  - O(name) and O(base_path) are checked before any request, as for M(mediaops.streaming.usp_publishing_point). The C(/archive)
+    answer is parsed without entity expansion, DTD loading or network access, and refused when it has a C(<!DOCTYPE>) or is over
+    50 MiB.
 seealso:
   - module: mediaops.streaming.usp_publishing_point_info
   - name: Purge part of an archive

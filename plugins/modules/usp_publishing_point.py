@@ -20,6 +20,16 @@ description:
     unless O(recreate=true), which deletes and creates the point again.
   - With O(state=absent) the point is deleted. USP refuses to delete a point that is not idle, starting or stopped; the task then
     fails, says the current state (when O(origin_url) is set) and that nothing was deleted.
+  - Several tasks may manage the same point at once (forks, two operators). When an answer shows that another client changed
+    the point after this task read it, the task reads it again and decides anew, up to 5 rounds, then fails saying the point kept
+    changing. A create answered 409 is compared with what the other client created and updated if its head differs. An update
+    answered 404 (deleted meanwhile) creates the point again from the desired options or manifest, with a warning, because
+    O(state=present) means the point exists with these settings. A delete answered 404 is success with C(changed=false) and a
+    warning that this task deleted nothing. C(changed) always says whether this task's own requests changed the server.
+  - A create is never sent twice. When its answer is lost after the request may have reached the server (a reset or close
+    mid-answer, no answer within O(timeout), or HTTP 502 or 504 from a gateway), the point is read back once. If it exists, the
+    task goes on from there and reports C(changed=true) with a warning; if not, the task fails saying nothing was created and that
+    running it again is safe.
 author: mediaops.streaming contributors (@mediaops)
 extends_documentation_fragment:
   - mediaops.streaming.usp
@@ -70,7 +80,11 @@ options:
     default: false
 notes:
   - XML from the server or from O(manifest)/O(src) is parsed without entity expansion, DTD loading or network access, and
-    refused above 50 MB (USP's own limit).
+    refused above 50 MiB (USP answers HTTP 413 above 50 MB) or when it has a C(<!DOCTYPE>) at all, which is where entities and
+    external DTDs are declared (mp4split writes none). A manifest, O(src) file or merged update over the limit is refused before
+    it is sent; O(src) is read no further than the limit and must be UTF-8.
+    All of this is checked before any request.
+  - To keep one host in charge of a shared point, use C(run_once=true) or C(throttle=1) on the task.
 seealso:
   - module: mediaops.streaming.usp_publishing_point_info
   - module: mediaops.streaming.usp_archive_purge
@@ -164,7 +178,9 @@ changes:
   type: str
   sample: "archiving: 'false' -> 'true', dvr_window_length: '30' -> '60'"
 recreated:
-  description: Whether the point was (or would be) deleted and created again because its body differed.
+  description:
+    - Whether the point was (or would be) deleted and created again because its body differed.
+    - Also V(true) when this task deleted the point for that reason and another client created the new one first.
   returned: when O(recreate=true) and the body differed
   type: bool
   sample: true

@@ -49,6 +49,10 @@ options:
     description: Seconds between two polls of the state.
     type: float
     default: 5
+notes:
+  - O(name) and O(base_path) are checked before any request, as for M(mediaops.streaming.usp_publishing_point).
+  - The manifest and the C(/state), C(/statistics) and C(/archive) answers are parsed without entity expansion, DTD loading or
+    network access, and refused with a message naming the answer when they have a C(<!DOCTYPE>) or are over 50 MiB.
 seealso:
   - module: mediaops.streaming.usp_publishing_point
   - module: mediaops.streaming.usp_archive_purge

@@ -230,7 +230,7 @@ def server_manifest(metas: list[tuple[str, str]], body: etree._Element) -> str:
 
 
 def _open_tag(tag: str, attrs: list[tuple[str, str]], depth: int) -> str:
-    # The origin's own layout (reference /state example and field notes):
+    # The origin's own layout (the reference's /state example, and what real servers send):
     # one attribute per line and an explicit closing tag, even when empty.
     pad = "  " * depth
     lines = [f"{pad}<{tag}", *(f"{pad}  {key}={quoteattr(str(value))}" for key, value in attrs)]
@@ -338,6 +338,40 @@ class PublishingPoint:
         }
 
 
+@dataclass(eq=False)
+class Gate:
+    """Answers held until ``parties`` matching requests have been handled (see :meth:`UspEmulator.gate`)."""
+
+    parties: int
+    method: str | None = None
+    path: str | None = None
+    timeout: float = 30.0
+    admitted: int = 0
+    released_together: bool = False
+    barrier: threading.Barrier = field(init=False)
+
+    def __post_init__(self):
+        if isinstance(self.parties, bool) or not isinstance(self.parties, int) or self.parties < 1:
+            raise UspEmulatorError(f"parties must be a positive integer, not {self.parties!r}")
+        self.barrier = threading.Barrier(self.parties)
+
+    def matches(self, request: Request) -> bool:
+        return (self.method is None or self.method.upper() == request.method) and (self.path is None or re.search(self.path, request.path) is not None)
+
+
+@dataclass(eq=False)
+class Interference:
+    """Another client's action run just before a matching request (see :meth:`UspEmulator.interfere`)."""
+
+    method: str | None
+    path: str | None
+    action: object
+    count: int | None = 1
+
+    def matches(self, request: Request) -> bool:
+        return (self.method is None or self.method.upper() == request.method) and (self.path is None or re.search(self.path, request.path) is not None)
+
+
 def _clean_dir(path: str) -> str:
     path = path.strip("/")
     if path and any(segment in ("", ".", "..") for segment in path.split("/")):
@@ -378,6 +412,15 @@ class UspEmulator(Emulator):
     ``point`` is the publishing point's directory: ``ch1`` for ``/ch1/ch1.isml``,
     ``events/ch1`` for ``/events/ch1/ch1.isml``. ``point(path)`` returns the
     internal :class:`PublishingPoint` for assertions.
+
+    For races (Python only): ``answered()`` pairs each routed request with the
+    status the emulator decided (a ``status`` fault is not routed, so it never
+    counts as accepted), ``accepted_writes()`` lists the writes that changed
+    the storage, ``gate()`` holds the answers to matching requests until a
+    number of them have been handled (many clients read before any of them
+    can write), and ``interfere()``
+    lets another client act just before a matching request is handled, using
+    ``api_call()``.
     """
 
     listeners = ("api", "origin")
@@ -396,6 +439,9 @@ class UspEmulator(Emulator):
         self.base_dirs = tuple(_clean_dir(path) for path in base_dirs)
         self.points: dict[str, PublishingPoint] = {}
         self.directories: set[str] = set()
+        self.outcomes: list[tuple[Request, int]] = []
+        self.gates: list[Gate] = []
+        self.interferences: list[Interference] = []
         #: wall clock for "updated" times; tests may replace it
         self.clock = time.time
         for path in self.base_dirs:
@@ -423,6 +469,8 @@ class UspEmulator(Emulator):
         with self.lock:
             for point in self.points.values():
                 self._end_session(point)
+            for gate in self.gates:
+                gate.barrier.abort()  # nobody stays parked at a gate once the test is over
         # Each listener's serve_forever() notices a shutdown only at its next
         # 0.5 s poll; shutting both down at once halves the wait of every test.
         stoppers = [threading.Thread(target=server.shutdown) for server in self._servers.values()]
@@ -476,6 +524,86 @@ class UspEmulator(Emulator):
                 self.create_directory(path)
             self.clear_log()
             self.clear_faults()
+            for gate in self.gates:
+                gate.barrier.abort()
+            self.gates.clear()
+            self.interferences.clear()
+
+    def clear_log(self) -> None:
+        with self.lock:
+            super().clear_log()
+            self.outcomes.clear()
+
+    # -- races -----------------------------------------------------------------
+
+    def answered(self, method: str | None = None, path: str | None = None, status: int | None = None) -> list[tuple[Request, int]]:
+        """``(request, status)`` for every routed request, in the order the emulator decided them."""
+        with self.lock:
+            entries = list(self.outcomes)
+        return [
+            (request, code)
+            for request, code in entries
+            if (method is None or request.method == method.upper()) and (path is None or re.search(path, request.path)) and (status is None or code == status)
+        ]
+
+    def accepted_writes(self) -> list[Request]:
+        """API writes that changed the storage: POST answered 201, PUT and DELETE answered 200."""
+        accepted = {"POST": 201, "PUT": 200, "DELETE": 200}
+        return [request for request, code in self.answered() if request.listener == "api" and accepted.get(request.method) == code]
+
+    def gate(self, parties: int, method: str | None = None, path: str | None = None, timeout: float = 30.0) -> Gate:
+        """Handle the next ``parties`` matching requests as they come, but hold their answers until all of them are handled.
+
+        Every client then reads the same state before any of them can act on
+        it. After ``timeout`` seconds the held answers go out anyway
+        (``gate.released_together`` stays false).
+        """
+        gate = Gate(parties=parties, method=method, path=path, timeout=timeout)
+        with self.lock:
+            self.gates.append(gate)
+        return gate
+
+    def interfere(self, method: str | None, path: str | None, action, count: int | None = 1) -> Interference:
+        """Call ``action(emulator)`` just before each of the next ``count`` matching requests is handled.
+
+        This is another client acting between the module's read and its write, e.g.
+        ``usp.interfere("PUT", r"/ch1/", lambda emulator: emulator.api_call("DELETE", "/ch1/ch1.isml"))``.
+        """
+        interference = Interference(method=method, path=path, action=action, count=count)
+        with self.lock:
+            self.interferences.append(interference)
+        return interference
+
+    def api_call(self, method: str, path: str, body: bytes | str = b"") -> Response:
+        """A request to the API virtual host from another client: handled as any other, but not logged."""
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        request = Request(listener="api", method=method.upper(), path=path, query={}, raw_query="", headers={}, body=data)
+        with self.lock:
+            return self._api(request)
+
+    def _pass_gate(self, request: Request) -> None:
+        with self.lock:
+            gate = next((gate for gate in self.gates if gate.admitted < gate.parties and gate.matches(request)), None)
+            if gate is None:
+                return
+            gate.admitted += 1
+        # Waiting happens outside the lock, so the other requests can be handled meanwhile.
+        try:
+            gate.barrier.wait(gate.timeout)
+        except threading.BrokenBarrierError:
+            return
+        gate.released_together = True
+
+    def _interference_for(self, request: Request):
+        with self.lock:
+            for interference in self.interferences:
+                if interference.matches(request):
+                    if interference.count is not None:
+                        interference.count -= 1
+                        if interference.count <= 0:
+                            self.interferences.remove(interference)
+                    return interference
+        return None
 
     def dump_points(self) -> dict:
         with self.lock:
@@ -674,9 +802,15 @@ class UspEmulator(Emulator):
 
     def route(self, request: Request) -> Response:
         with self.lock:
-            if request.listener == "api":
-                return self._api(request)
-            return self._origin(request)
+            interference = self._interference_for(request)
+            if interference is not None:
+                interference.action(self)
+            response = self._api(request) if request.listener == "api" else self._origin(request)
+            self.outcomes.append((request, response.status))
+        # The answer is held, not the request: nobody can act on what it read
+        # until every party has read, so they all read the same state.
+        self._pass_gate(request)
+        return response
 
     def _api(self, request: Request) -> Response:
         """UspHandleApi: create, read, update, delete of /<path>/<name>/<name>.isml."""

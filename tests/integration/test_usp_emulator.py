@@ -16,6 +16,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -773,6 +774,84 @@ def test_malformed_fault_truncates_the_body(usp, api, origin):
     with pytest.raises(etree.XMLSyntaxError):
         etree.fromstring(response.content)
     assert statistics(origin)["video"]["state"] == "starting"
+
+
+# -- races: statuses, gates, interference ---------------------------------------------------
+
+
+def test_answered_pairs_requests_with_statuses_and_status_faults_are_not_routed(usp, api):
+    usp.add_fault(kind="status", method="PUT", status=503)
+    create(api)
+    assert requests.post(f"{api}/ch1/ch1.isml", data=smil(), timeout=TIMEOUT).status_code == 409
+    assert requests.put(f"{api}/ch1/ch1.isml", data=smil(), timeout=TIMEOUT).status_code == 503
+    assert requests.put(f"{api}/ch1/ch1.isml", data=smil(), timeout=TIMEOUT).status_code == 200
+    assert requests.delete(f"{api}/ch1/ch1.isml", timeout=TIMEOUT).status_code == 200
+    assert requests.delete(f"{api}/ch1/ch1.isml", timeout=TIMEOUT).status_code == 404
+    assert [(request.method, status) for request, status in usp.answered()] == [("POST", 201), ("POST", 409), ("PUT", 200), ("DELETE", 200), ("DELETE", 404)]
+    assert [request.method for request in usp.accepted_writes()] == ["POST", "PUT", "DELETE"]
+    assert usp.answered(method="DELETE", status=404)[0][0].path == "/ch1/ch1.isml"
+    usp.clear_log()
+    assert usp.answered() == []
+
+
+def test_a_reset_after_handling_still_counts_as_accepted(usp, api):
+    usp.add_fault(kind="reset_mid", method="POST")
+    with pytest.raises(requests.RequestException):
+        requests.post(f"{api}/ch1/ch1.isml", data=smil(), timeout=TIMEOUT)
+    assert "ch1" in usp.points
+    assert [request.method for request in usp.accepted_writes()] == ["POST"]
+
+
+def test_gate_holds_answers_until_all_parties_are_handled(usp, api):
+    gate = usp.gate(3, method="GET", path=r"/ch1/")
+    answers = []
+
+    def read():
+        answers.append(requests.get(f"{api}/ch1/ch1.isml", timeout=TIMEOUT).status_code)
+
+    threads = [threading.Thread(target=read) for _index in range(2)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + TIMEOUT
+    while len(usp.answered(method="GET")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # Two reads are handled (the point is missing), but neither client has its answer yet.
+    assert [status for _request, status in usp.answered(method="GET")] == [404, 404]
+    assert answers == []
+    create(api)  # not a GET: passes the gate
+    threads.append(threading.Thread(target=read))
+    threads[-1].start()
+    for thread in threads:
+        thread.join(TIMEOUT)
+    assert sorted(answers) == [200, 404, 404]
+    assert gate.released_together
+    # The gate is spent: the next read is answered at once.
+    assert requests.get(f"{api}/ch1/ch1.isml", timeout=TIMEOUT).status_code == 200
+
+
+def test_gate_times_out_and_lets_the_waiting_requests_go(usp, api):
+    gate = usp.gate(2, method="GET", timeout=0.3)
+    started = time.monotonic()
+    assert requests.get(f"{api}/ch1/ch1.isml", timeout=TIMEOUT).status_code == 404
+    assert time.monotonic() - started >= 0.3
+    assert not gate.released_together
+
+
+def test_interfere_acts_just_before_the_matching_request(usp, api):
+    create(api)
+    usp.interfere("PUT", r"/ch1/", lambda emulator: emulator.api_call("DELETE", "/ch1/ch1.isml"))
+    assert requests.put(f"{api}/ch1/ch1.isml", data=smil(), timeout=TIMEOUT).status_code == 404
+    # Used up, and another client's requests are not in the log.
+    create(api)
+    assert requests.put(f"{api}/ch1/ch1.isml", data=smil(), timeout=TIMEOUT).status_code == 200
+    assert [entry.method for entry in usp.log()] == ["POST", "PUT", "POST", "PUT"]
+
+
+def test_api_call_is_handled_like_a_request_but_not_logged(usp):
+    assert usp.api_call("POST", "/ch1/ch1.isml", smil()).status == 201
+    assert usp.api_call("POST", "/ch1/ch1.isml", smil()).status == 409
+    assert b"archiving" in usp.api_call("GET", "/ch1/ch1.isml").body
+    assert usp.log() == [] and usp.answered() == []
 
 
 # -- command line -------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import time
 
 import pytest
 
@@ -50,7 +51,7 @@ content="started">
 </smil>
 """
 
-# /state as real servers send it (field notes): explicit closing tags,
+# /state as real servers send it: explicit closing tags,
 # microseconds, and a comment whose spacing differs from the reference.
 REAL_STATE = (
     b'<?xml version="1.0" encoding="utf-8"?>\n'
@@ -281,28 +282,69 @@ def test_bytes_with_declared_encoding_parse():
     assert smil.read_head_options(smil.parse_smil(data)) == {"title": "café"}
 
 
-def test_doctype_without_entities_is_accepted_and_not_loaded():
-    doc = '<!DOCTYPE smil PUBLIC "-//W3C//DTD SMIL 2.0//EN" "http://example.invalid/SMIL20.dtd"><smil><head/></smil>'
-    assert smil.read_head_options(smil.parse_smil(doc)) == {}
+# A deep billion laughs: expanded, it would be 10**9 "lol"s (3 GB).
+DEEP_LAUGHS = (
+    '<?xml version="1.0"?>\n<!DOCTYPE smil [<!ENTITY lol0 "lol">'
+    + "".join(f'<!ENTITY lol{level} "{f"&lol{level - 1};" * 10}">' for level in range(1, 10))
+    + ']>\n<smil><head><meta name="x" content="&lol9;"/></head></smil>\n'
+)
+
+# Only an external DTD, as hand-written SMIL 2.0 files sometimes start.
+W3C_DOCTYPE = '<!DOCTYPE smil PUBLIC "-//W3C//DTD SMIL 2.0//EN" "http://www.w3.org/2001/SMIL20/SMIL20.dtd"><smil><head/></smil>'
+
+HOSTILE = [BILLION_LAUGHS, DEEP_LAUGHS, XXE, EXTERNAL_DTD_ENTITY, W3C_DOCTYPE]
+HOSTILE_IDS = ["billion-laughs", "deep-laughs", "xxe", "external-dtd-entity", "external-dtd"]
 
 
-@pytest.mark.parametrize("document", [BILLION_LAUGHS, XXE, EXTERNAL_DTD_ENTITY], ids=["billion-laughs", "xxe", "external-dtd-entity"])
-def test_entity_documents_refused(document):
-    with pytest.raises(StreamingError, match="entities"):
+@pytest.mark.parametrize("document", HOSTILE, ids=HOSTILE_IDS)
+def test_doctype_documents_refused_with_a_clear_message(document):
+    with pytest.raises(StreamingError) as info:
         smil.parse_smil(document, "uploaded manifest")
+    message = str(info.value)
+    assert message.startswith("uploaded manifest has a DOCTYPE declaration and was refused without being expanded or loaded")
+    assert "remove the <!DOCTYPE" in message
+    assert "lollol" not in message and "root:" not in message
 
 
-@pytest.mark.parametrize("document", [BILLION_LAUGHS, XXE, EXTERNAL_DTD_ENTITY], ids=["billion-laughs", "xxe", "external-dtd-entity"])
-def test_parsed_tree_check_refuses_entities_without_byte_scan(document, monkeypatch):
-    # The byte scan cannot cover every declared encoding; the tree check must hold on its own.
-    monkeypatch.setattr(smil, "_declares_entities", lambda data: False)
-    with pytest.raises(StreamingError, match="entities"):
+@pytest.mark.parametrize("document", HOSTILE, ids=HOSTILE_IDS)
+def test_parsed_tree_check_refuses_doctype_without_byte_scan(document, monkeypatch):
+    # The byte scan cannot cover every declared encoding; the tree check must hold on its own,
+    # and libxml2 must neither expand nor load anything on the way.
+    monkeypatch.setattr(smil, "_has_doctype", lambda data: False)
+    started = time.monotonic()
+    with pytest.raises(StreamingError) as info:
         smil.parse_smil(document)
+    assert time.monotonic() - started < 2
+    assert "DOCTYPE" in str(info.value) or "amplification" in str(info.value)
+    assert "lollol" not in str(info.value)
 
 
-def test_entity_declaration_in_utf16_refused():
-    with pytest.raises(StreamingError, match="entities"):
-        smil.parse_smil(XXE.replace('<?xml version="1.0"?>', '<?xml version="1.0" encoding="UTF-16"?>').encode("utf-16"))
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_doctype_in_other_unicode_encodings_refused(encoding):
+    declared = XXE.replace('<?xml version="1.0"?>', f'<?xml version="1.0" encoding="{encoding.upper()}"?>')
+    with pytest.raises(StreamingError, match="DOCTYPE"):
+        smil.parse_smil(declared.encode(encoding))
+
+
+def test_doctype_in_a_latin1_document_refused():
+    data = XXE.replace('<?xml version="1.0"?>', '<?xml version="1.0" encoding="ISO-8859-1"?>').encode("iso-8859-1")
+    with pytest.raises(StreamingError, match="DOCTYPE"):
+        smil.parse_smil(data)
+
+
+def test_undeclared_entity_reference_is_not_well_formed():
+    with pytest.raises(StreamingError, match="not well-formed"):
+        smil.parse_smil("<smil><head/><body>&xxe;</body></smil>")
+
+
+def test_messages_quoting_the_document_are_bounded():
+    long_tag = "x" * 40_000  # libxml2 refuses names over 50000 characters itself
+    with pytest.raises(StreamingError) as info:
+        smil.parse_smil(f"<{long_tag}/>", "answer")
+    assert "not a SMIL document" in str(info.value) and len(str(info.value)) < 500
+    with pytest.raises(StreamingError) as info:
+        smil.parse_smil(f"<smil><{long_tag}></smil>", "answer")
+    assert "not well-formed" in str(info.value) and len(str(info.value)) < 500
 
 
 def test_oversize_refused_before_parsing(monkeypatch):
@@ -316,6 +358,30 @@ def test_oversize_refused_before_parsing(monkeypatch):
 
 def test_max_size_matches_usp_limit():
     assert smil.MAX_SMIL_BYTES == 50 * 1024 * 1024
+
+
+def test_check_smil_size_says_whether_anything_was_sent(monkeypatch):
+    monkeypatch.setattr(smil, "MAX_SMIL_BYTES", 100)
+    smil.check_smil_size(100, "the manifest")
+    with pytest.raises(StreamingError, match=r"the manifest is 101 bytes, more than the limit of 100 bytes .*; it was not sent$"):
+        smil.check_smil_size(101, "the manifest", sending=True)
+    with pytest.raises(StreamingError) as info:
+        smil.check_smil_size(101, "the answer")
+    assert "not sent" not in str(info.value)
+
+
+def test_read_smil_file_reads_at_most_one_byte_over_the_limit(monkeypatch, tmp_path):
+    monkeypatch.setattr(smil, "MAX_SMIL_BYTES", 1000)
+    fitting = tmp_path / "fits.isml"
+    fitting.write_bytes(b"x" * 1000)
+    assert smil.read_smil_file(str(fitting), "src file") == b"x" * 1000
+    started = time.monotonic()
+    # An endless file: refused after reading 1001 bytes, not after filling memory.
+    with pytest.raises(StreamingError, match=r"src file /dev/zero is larger than the limit of 1000 bytes.*it was not sent"):
+        smil.read_smil_file("/dev/zero", "src file /dev/zero")
+    assert time.monotonic() - started < 1
+    with pytest.raises(StreamingError, match="cannot read src file: No such file or directory"):
+        smil.read_smil_file(str(tmp_path / "missing.isml"), "src file")
 
 
 def test_malformed_error_names_source_and_position():

@@ -74,6 +74,59 @@ def test_invalid_identities_are_refused(name, base_path):
         publishing_point_from_params({"name": name, "base_path": base_path})
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ch1\n",  # "$" in a pattern would let a trailing newline through
+        "ch1\r",
+        "\nch1",
+        "ch\t1",
+        "ch1\x00",
+        "ch1\x7f",
+        "ch1%2f",
+        "ch1%00",
+        "ch1%2e%2e",
+        "\u0441h1",  # Cyrillic es, looks like "ch1"
+        "ch1\uff0fx",  # fullwidth solidus, looks like "/"
+        "\u2025",  # two dot leader, looks like ".."
+        "ch\u200b1",  # zero-width space
+        "ch\u00e91",
+    ],
+)
+def test_hostile_names_are_refused(name):
+    with pytest.raises(StreamingError, match="invalid publishing point name") as info:
+        publishing_point_from_params({"name": name, "base_path": ""})
+    # Shown escaped: a control character never reaches a log or terminal raw.
+    assert repr(name) in str(info.value)
+
+
+@pytest.mark.parametrize("base_path", ["events\n", "\nevents", " events", "events ", "ev\tents", "events/\x00", "events%2f..", "events/\u2025", "\\events"])
+def test_hostile_base_paths_are_refused_not_trimmed(base_path):
+    with pytest.raises(StreamingError, match="invalid base_path"):
+        publishing_point_from_params({"name": "ch1", "base_path": base_path})
+
+
+def test_length_limits():
+    assert publishing_point_from_params({"name": "a" * 250}).resource == f"{'a' * 250}/{'a' * 250}.isml"
+    with pytest.raises(StreamingError, match=r"is 251 bytes long, the limit is 250 \(the server stores the point as the file \{name\}\.isml"):
+        publishing_point_from_params({"name": "a" * 251})
+    assert publishing_point_from_params({"name": "ch1", "base_path": "b" * 255}).base_path == "b" * 255
+    with pytest.raises(StreamingError, match=r"part 'bbbb.* is 256 bytes long; directory names are limited to 255 bytes"):
+        publishing_point_from_params({"name": "ch1", "base_path": "b" * 256})
+    # "/ch1/ch1.isml" is 13 bytes: a base path of 1011 bytes fits exactly.
+    fits = "/".join(["p" * 200] * 5) + "/" + "q" * 6
+    assert len(publishing_point_from_params({"name": "ch1", "base_path": fits}).resource) == 1024
+    with pytest.raises(StreamingError, match=r"is 1025 bytes long \(\{base_path\}/\{name\}/\{name\}\.isml\); the limit is 1024"):
+        publishing_point_from_params({"name": "ch1", "base_path": fits + "q"})
+
+
+def test_messages_cut_long_values_short():
+    with pytest.raises(StreamingError) as info:
+        publishing_point_from_params({"name": "x/" * 50_000})
+    assert "... (100000 characters)" in str(info.value)
+    assert len(str(info.value)) < 400
+
+
 def test_directory_of_point():
     assert PublishingPoint("ch1", "events").directory == "events/ch1"
     assert PublishingPoint("ch1").directory == "ch1"
