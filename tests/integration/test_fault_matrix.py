@@ -136,6 +136,22 @@ def scaleengine_connection(emulator) -> dict:
     return {"api_url": emulator.url() + API_PATH, "cdn": DEFAULT_CDN, "api_key": DEFAULT_API_KEY, "api_secret": DEFAULT_API_SECRET}
 
 
+LIVE_STREAM = {"app": "demo-origin", "inst": "live", "stream": "my_live_stream"}
+
+
+def scaleengine_row(label: str, module: str, target: dict, **module_args) -> Row:
+    """A ScaleEngine row: every command POSTs to one URL, so ``target`` tells commands apart by the body."""
+    return Row(
+        label,
+        f"mediaops.streaming.scaleengine_{module}",
+        scaleengine_emulator,
+        lambda emulator: dict(scaleengine_connection(emulator), **module_args),
+        target,
+        # JSON labelled text/html is still JSON, and is decoded as strictly.
+        outcome={"wrong content type": "ok"},
+    )
+
+
 def red5_emulator() -> Red5Emulator:
     emulator = Red5Emulator(access_token="fault-matrix-token").start()
     emulator.start_broadcast(scope="live", name="demo", region="us-east-1", subscribers=3)
@@ -210,45 +226,17 @@ ROWS = (
         outcome={"malformed body": "ok", "HTML page, 200": "ok", "wrong content type": "ok"},
         url=lambda emulator: emulator.url("origin"),
     ),
-    Row(
-        "scaleengine_stream: close (faults on stream.details)",
-        "mediaops.streaming.scaleengine_stream",
-        scaleengine_emulator,
-        lambda emulator: dict(scaleengine_connection(emulator), app="demo-origin", inst="live", stream="my_live_stream"),
-        {"method": "POST", "match": r"stream\.details"},
-        outcome={"wrong content type": "ok"},
-    ),
-    Row(
-        "scaleengine_stream: close (faults on stream.close)",
-        "mediaops.streaming.scaleengine_stream",
-        scaleengine_emulator,
-        lambda emulator: dict(scaleengine_connection(emulator), app="demo-origin", inst="live", stream="my_live_stream"),
-        {"method": "POST", "match": r"stream\.close"},
-        outcome={"wrong content type": "ok"},
-    ),
-    Row(
-        "scaleengine_pushpublish: disconnect",
-        "mediaops.streaming.scaleengine_pushpublish",
-        scaleengine_emulator,
-        lambda emulator: dict(scaleengine_connection(emulator), app="demo-origin", inst="live", entry_name="session_1"),
-        {"method": "POST"},
-        outcome={"wrong content type": "ok"},
-    ),
-    Row(
-        "scaleengine_viewer_info",
-        "mediaops.streaming.scaleengine_viewer_info",
-        scaleengine_emulator,
-        lambda emulator: dict(scaleengine_connection(emulator), app="demo-origin"),
-        {"method": "POST"},
-        outcome={"wrong content type": "ok"},
-    ),
-    Row(
+    scaleengine_row("scaleengine_stream: close (faults on stream.details)", "stream", {"method": "POST", "match": r"stream\.details"}, **LIVE_STREAM),
+    scaleengine_row("scaleengine_stream: close (faults on stream.close)", "stream", {"method": "POST", "match": r"stream\.close"}, **LIVE_STREAM),
+    scaleengine_row("scaleengine_pushpublish: disconnect", "pushpublish", {"method": "POST"}, app="demo-origin", inst="live", entry_name="session_1"),
+    scaleengine_row("scaleengine_viewer_info", "viewer_info", {"method": "POST"}, app="demo-origin"),
+    scaleengine_row(
         "scaleengine_command: stream.active (read only)",
-        "mediaops.streaming.scaleengine_command",
-        scaleengine_emulator,
-        lambda emulator: dict(scaleengine_connection(emulator), command="stream.active", params={"app": "demo-origin", "inst": "live"}, read_only=True),
+        "command",
         {"method": "POST"},
-        outcome={"wrong content type": "ok"},
+        command="stream.active",
+        params={"app": "demo-origin", "inst": "live"},
+        read_only=True,
     ),
     Row(
         "red5_stream_info: one stream",
