@@ -558,11 +558,12 @@ def test_red5_stream_registry(ansible_run, red5, token, source):
     red5.add_fault(kind="echo", status=401, method="DELETE", path=r"/api/3\.1/admin/event$")
     red5.add_fault(kind="echo", status=500, method="DELETE", path=r"/api/2\.0/admin/event$")
     red5.add_fault(kind="echo", status=400, method="DELETE", path=r"/api/1\.0/admin/event$")
+    on_version = {version: dict(args, api_version=version) for version in ("3.1", "2.0", "1.0")}
     tasks = (
         task("clear", REGISTRY, **args, ignore_errors=False)
-        + task("answered 401", REGISTRY, **dict(args, api_version="3.1"), include_active=True)
-        + task("answered 500", REGISTRY, **dict(args, api_version="2.0"))
-        + task("answered 400", REGISTRY, **dict(args, api_version="1.0"), ignore_errors=False)
+        + task("answered 401", REGISTRY, **on_version["3.1"], include_active=True)
+        + task("answered 500", REGISTRY, **on_version["2.0"])
+        + task("answered 400", REGISTRY, **on_version["1.0"], ignore_errors=False)
     )
     result = run(ansible_run, tasks, env)
     assert result.rc != 0
