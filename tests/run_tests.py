@@ -113,9 +113,10 @@ def print_fault_matrix(rows: list[dict]) -> None:
     """The module x fault table that tests/integration/test_fault_matrix.py recorded, one line a row."""
     faults = list(dict.fromkeys(name for row in rows for name in row.get("cells", {})))
     codes = [f"F{index + 1}" for index in range(len(faults))]
-    label_width = max(len(row["row"]) for row in rows)
+    header = "module (work, where the faults hit)"
+    label_width = max(len(header), *(len(row["row"]) for row in rows))
     print("  ".join(f"{code}={name}" for code, name in zip(codes, faults, strict=True)))
-    print(f"{'module (work, where the faults hit)':{label_width}}  " + " ".join(f"{code:>4}" for code in codes))
+    print(f"{header:{label_width}}  " + " ".join(f"{code:>4}" for code in codes))
     counts: dict[str, int] = {}
     for row in sorted(rows, key=lambda item: item["row"]):
         cells = []
@@ -125,10 +126,11 @@ def print_fault_matrix(rows: list[dict]) -> None:
             cells.append(f"{'ok' if outcome == 'ok' else 'fail' if outcome == 'failed' else outcome:>4}")
         print(f"{row['row']:{label_width}}  " + " ".join(cells))
     total = sum(counts.values())
+    shown = {"ok": "succeeded", "failed": "ended in a clear failure"}
     print(
         f"{len(rows)} module rows x {len(faults)} faults = {total} cells: "
-        + ", ".join(f"{count} {outcome}" for outcome, count in sorted(counts.items()))
-        + " (ok = succeeded within the retry budget; fail = a clear failure naming the URL and what to do; each as the test expects)"
+        + ", ".join(f"{count} {shown.get(outcome, outcome)}" for outcome, count in sorted(counts.items(), key=lambda item: item[0] != "ok"))
+        + " (ok = succeeded within the retry budget; fail = a failure naming the URL and what to do; each cell as the test expects)"
     )
 
 
