@@ -10,25 +10,14 @@ between the module's read and its write, deterministically.
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
 
-PP = "mediaops.streaming.usp_publishing_point"
+from tests.integration.test_usp_modules import PP, WRITES, task
+
 FORKS = 20
 NS = "http://www.w3.org/2001/SMIL20/Language"
-WRITES = ("POST", "PUT", "DELETE")
-
-
-def task(title: str, module: str, /, register: str | None = None, ignore_errors: bool = False, **args) -> str:
-    """One task as YAML (module arguments as a JSON flow mapping, which is YAML)."""
-    lines = [f"- name: {title}", f"  {module}: {json.dumps(args)}"]
-    if register:
-        lines.append(f"  register: {register}")
-    if ignore_errors:
-        lines.append("  ignore_errors: true")
-    return "\n".join(lines) + "\n"
 
 
 def smil(name: str, options: dict[str, str], tracks: str = "") -> str:
