@@ -280,3 +280,35 @@ class HttpClient:
 
     def close(self):
         self.session.close()
+
+
+class ApiClient:
+    """The contract every vendor client follows.
+
+    Built from the task's parameters and its :class:`~.context.ExecutionContext`
+    (whose ``warn`` reports retries), it speaks one vendor's API over one
+    :class:`HttpClient` and never decides ``changed``. Used as a context
+    manager, it closes its session when the work is done. A test passes
+    ``http`` (any object with ``request`` and ``close``) instead of a real
+    session, or hands the work function a fake client altogether.
+    """
+
+    def __init__(self, params, context, http=None):
+        self.params = params
+        self.context = context
+        self.http = http if http is not None else HttpClient.from_params(params, warn=context.warn, **self.http_credentials(params))
+
+    @staticmethod
+    def http_credentials(params) -> dict:
+        """``username`` and ``password`` for HTTP Basic authentication, when the vendor uses it."""
+        return {}
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc_value, traceback_):
+        self.close()
+        return False

@@ -31,7 +31,7 @@ from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.mediaops.streaming.plugins.module_utils.errors import StreamingError
 from ansible_collections.mediaops.streaming.plugins.module_utils.http_client import HTTP_ARGUMENT_SPEC, HttpClient
-from ansible_collections.mediaops.streaming.plugins.module_utils.scaleengine import (
+from ansible_collections.mediaops.streaming.plugins.module_utils.json_answer import (
     MAX_ANSWER_BYTES,
     AnswerError,
     answer_text,

@@ -3,10 +3,11 @@
 """The one place where module_utils meet ``AnsibleModule``.
 
 A module's ``main()`` builds ``AnsibleModule`` and calls :func:`run_module`
-with its work function. The work function takes the validated parameters, the
-check-mode and diff flags and a ``warn`` callable, returns the result dict and
-raises :class:`StreamingError`; it never sees ``AnsibleModule``, so the same
-code can be tested without Ansible and run in-process later.
+with its work function. The work function takes the validated parameters and
+an :class:`~.context.ExecutionContext` (check mode, diff mode, warnings, the one
+way to perform a change), returns the module's return values and raises
+:class:`StreamingError`; it never sees ``AnsibleModule``, so the same code runs
+in unit tests with a fake client and, later, inside an action plugin.
 
 This is also the edge where secrets are kept out of what Ansible shows.
 Ansible masks the raw ``no_log`` values in the result, but not the forms they
@@ -20,23 +21,26 @@ scrubbed sentence, no traceback.
 
 from __future__ import annotations
 
+import importlib
+import traceback
+
 from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.mediaops.streaming.plugins.module_utils.context import ExecutionContext
 from ansible_collections.mediaops.streaming.plugins.module_utils.errors import StreamingError, basic_credentials, excerpt, register_secret, scrub
-from ansible_collections.mediaops.streaming.plugins.module_utils.http_client import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
 
-try:
-    from ansible_collections.mediaops.streaming.plugins.module_utils.smil import HAS_LXML, LXML_IMPORT_ERROR
-except ImportError:  # smil.py itself guards lxml; this only covers a broken install
-    HAS_LXML, LXML_IMPORT_ERROR = False, None
-
-_LIBRARIES = {
-    "requests": (HAS_REQUESTS, REQUESTS_IMPORT_ERROR),
-    "lxml": (HAS_LXML, LXML_IMPORT_ERROR),
-}
 ISSUES_URL = "https://github.com/mediaops/streaming/issues"
 # An unexpected exception's own text may be long (a whole answer); the sentence stays readable.
 _BUG_TEXT_LENGTH = 500
+
+
+def _import_error(library: str) -> str | None:
+    """The traceback of importing ``library`` (requests, lxml), or None when it imports."""
+    try:
+        importlib.import_module(library)
+    except ImportError:
+        return traceback.format_exc()
+    return None
 
 
 def register_secrets(module) -> None:
@@ -68,8 +72,8 @@ def _bug_message(exc: BaseException) -> str:
 def run_module(module, work, requires=("requests",)):
     """Check libraries, run ``work`` and exit the module with its result."""
     for library in requires:
-        present, import_error = _LIBRARIES[library]
-        if not present:
+        import_error = _import_error(library)
+        if import_error is not None:
             module.fail_json(msg=missing_required_lib(library), exception=import_error)
     register_secrets(module)
 
@@ -77,8 +81,9 @@ def run_module(module, work, requires=("requests",)):
         # AnsibleModule does not mask warnings at all, not even the raw no_log values.
         module.warn(scrub(str(message)))
 
+    context = ExecutionContext(check_mode=module.check_mode, diff_mode=module._diff, warn=warn)
     try:
-        result = work(module.params, check_mode=module.check_mode, diff=module._diff, warn=warn)
+        result = context.finish(work(module.params, context))
     except StreamingError as exc:
         _fail(module, str(exc), exc.result())
     # A bug still ends as a task failure with a sentence, not a traceback or MODULE FAILURE.
