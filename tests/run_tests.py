@@ -9,8 +9,8 @@ Steps, each timed:
 3. antsibull-changelog lint;
 4. ``ansible-test sanity --venv`` on the running Python;
 5. ansible-lint (production profile, offline) on the role and the playbooks;
-6. pytest: unit tests and integration tests (modules run through Ansible
-   against the emulators).
+6. pytest: unit tests, the emulators' own tests, and integration tests
+   (modules run through Ansible against the emulators).
 
 ansible-test bootstraps pip in its venvs with a script it downloads; where
 that download fails (no internet but the package registries), a stand-in that
@@ -174,6 +174,7 @@ def main() -> int:
                 "-m",
                 "pytest",
                 "tests/unit",
+                "tests/emulators",
                 "tests/integration",
                 "-p",
                 "no:cacheprovider",
@@ -201,7 +202,7 @@ def main() -> int:
         pytest_summary = lines[-1].strip("= ") if lines else "no pytest summary line"
         return completed.returncode == 0
 
-    step("pytest (unit + integration)", pytest_step)
+    step("pytest (unit, emulators, integration)", pytest_step)
 
     if matrix_rows:
         log("fault matrix")
@@ -209,7 +210,7 @@ def main() -> int:
 
     log("summary")
     for name, ok, seconds in steps:
-        print(f"{'PASS' if ok else 'FAIL'}  {name:32} {seconds:7.1f}s")
+        print(f"{'PASS' if ok else 'FAIL'}  {name:40} {seconds:7.1f}s")
     for name, value in measurements:
         print(f"measured: {name} = {value}")
     print(f"pytest: {pytest_summary}")

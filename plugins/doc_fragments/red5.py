@@ -1,6 +1,6 @@
 # Copyright: mediaops.streaming contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Red5 Pro Stream Manager connection options (module_utils/red5.py RED5_ARGUMENT_SPEC)."""
+"""Red5 Pro Stream Manager connection options (CONNECTION_SPEC in module_utils/red5/args.py)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 # Copyright: mediaops.streaming contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""ScaleEngine connection options (module_utils/scaleengine.py SCALEENGINE_ARGUMENT_SPEC)."""
+"""ScaleEngine connection options (CONNECTION_SPEC in module_utils/scaleengine/args.py)."""
 
 from __future__ import annotations
 

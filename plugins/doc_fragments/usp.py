@@ -1,6 +1,6 @@
 # Copyright: mediaops.streaming contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""USP connection and identity options (module_utils/usp.py USP_ARGUMENT_SPEC, IDENTITY_ARGUMENT_SPEC)."""
+"""USP connection and identity options (module_utils/usp/args.py CONNECTION_SPEC, IDENTITY_SPEC)."""
 
 from __future__ import annotations
 

@@ -65,6 +65,19 @@ HTTP_ARGUMENT_SPEC = dict(
 )
 
 
+# What a transport failure means, most specific first, after the timeouts and connect failures.
+_TRANSPORT_ERROR_TEXTS = (
+    (
+        (requests.exceptions.ConnectionError, "the connection was reset or closed by the server"),
+        (requests.exceptions.ContentDecodingError, "the answer's Content-Encoding could not be decoded"),
+        (requests.exceptions.TooManyRedirects, "the server redirected too many times"),
+        (requests.exceptions.InvalidURL, "the URL is not valid"),
+    )
+    if HAS_REQUESTS
+    else ()
+)
+
+
 def backoff_delay(attempt: int, retry_after: float | None = None) -> float:
     """Seconds to wait before retry number ``attempt`` (1-based)."""
     if retry_after is not None:
@@ -268,14 +281,9 @@ class HttpClient:
             return "could not connect to the server (is the URL right and the server up?)"
         if isinstance(exc, requests.exceptions.ChunkedEncodingError) or "IncompleteRead" in str(exc):
             return "the server closed the connection before the whole answer arrived"
-        if isinstance(exc, requests.exceptions.ConnectionError):
-            return "the connection was reset or closed by the server"
-        if isinstance(exc, requests.exceptions.ContentDecodingError):
-            return "the answer's Content-Encoding could not be decoded"
-        if isinstance(exc, requests.exceptions.TooManyRedirects):
-            return "the server redirected too many times"
-        if isinstance(exc, requests.exceptions.InvalidURL):
-            return "the URL is not valid"
+        for kind, text in _TRANSPORT_ERROR_TEXTS:
+            if isinstance(exc, kind):
+                return text
         return "the request failed (" + type(exc).__name__ + ")"
 
     def close(self):

@@ -55,10 +55,8 @@ def describe(value) -> str:
         return f"the number {value!r}"
     if isinstance(value, str):
         return f'the string "{printable(value, 60)}"' if value else "an empty string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
+    if isinstance(value, (list, dict)):
+        return "a list" if isinstance(value, list) else "an object"
     return f"a {type(value).__name__}"
 
 

@@ -231,27 +231,15 @@ streams:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mediaops.streaming.plugins.module_utils.red5 import ACTIONS, RED5_ARGUMENT_SPEC, read_stream_info
+from ansible_collections.mediaops.streaming.plugins.module_utils.red5 import args
+from ansible_collections.mediaops.streaming.plugins.module_utils.red5.stream_info import read_stream_info
 from ansible_collections.mediaops.streaming.plugins.module_utils.runner import run_module
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            RED5_ARGUMENT_SPEC,
-            name=dict(type="str"),
-            scope=dict(type="str"),
-            action=dict(type="str", choices=list(ACTIONS)),
-            region=dict(type="str"),
-            strict=dict(type="bool"),
-            geozone=dict(type="str"),
-            endpoints=dict(type="int"),
-            transcode=dict(type="bool"),
-            stats=dict(type="bool", default=True),
-            wait_for_publishing=dict(type="bool", default=False),
-            wait_timeout=dict(type="float", default=60),
-            wait_interval=dict(type="float", default=2),
-        ),
+        argument_spec=args.STREAM_INFO_SPEC,
+        mutually_exclusive=args.STREAM_INFO_MUTUALLY_EXCLUSIVE,
         supports_check_mode=True,
     )
     run_module(module, read_stream_info)

@@ -31,7 +31,12 @@ attributes:
       - On API 3.1 and 4.0 without O(include_active), only inactive entries would be cleared, and no API call lists them; check
         mode then reports V(0) with a warning.
   diff_mode:
-    support: N/A
+    support: full
+    details:
+      - The diff shows the number of entries of the kind the delete clears (all entries, or on API 3.1 and 4.0 without
+        O(include_active) inactive entries only) before and after, as C(entries), under the header C(stream registry, all entries)
+        or C(stream registry, inactive entries). Before is RV(count), after is V(0); in check mode before is the prediction.
+      - There is no diff when nothing was cleared (RV(count=0)).
 options:
   state:
     description:
@@ -85,23 +90,40 @@ count:
   returned: success
   type: int
   sample: 3
+diff:
+  description:
+    - In diff mode, when entries were cleared (or would be, in check mode), the number of entries of the kind the delete
+      clears before and after (see the diff mode attribute).
+  returned: in diff mode, when changed
+  type: dict
+  contains:
+    before:
+      description: The entries before, RV(count) of them.
+      type: dict
+      sample: {entries: 3}
+    after:
+      description: The entries after, none of them.
+      type: dict
+      sample: {entries: 0}
+    before_header:
+      description: Which entries the delete clears.
+      type: str
+      sample: stream registry, inactive entries
+    after_header:
+      description: The same as RV(diff.before_header).
+      type: str
+      sample: stream registry, inactive entries
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mediaops.streaming.plugins.module_utils.red5 import RED5_ARGUMENT_SPEC, clear_stream_registry
+from ansible_collections.mediaops.streaming.plugins.module_utils.red5 import args
+from ansible_collections.mediaops.streaming.plugins.module_utils.red5.stream_registry import clear_stream_registry
 from ansible_collections.mediaops.streaming.plugins.module_utils.runner import run_module
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            RED5_ARGUMENT_SPEC,
-            state=dict(type="str", choices=["cleared"], default="cleared"),
-            include_active=dict(type="bool"),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=args.STREAM_REGISTRY_SPEC, supports_check_mode=True)
     run_module(module, clear_stream_registry)
 
 

@@ -31,7 +31,10 @@ attributes:
     support: full
     details: Sends nothing in check mode unless O(read_only=true).
   diff_mode:
-    support: none
+    support: partial
+    details:
+      - The module cannot read what an arbitrary command changes, so the diff only says which command is (or would be) sent,
+        C(sent=false) before and C(sent=true) after. It is shown when the task reports a change (O(changed=true)).
 options:
   command:
     description:
@@ -120,18 +123,13 @@ sent:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mediaops.streaming.plugins.module_utils.runner import run_module
-from ansible_collections.mediaops.streaming.plugins.module_utils.scaleengine import SCALEENGINE_ARGUMENT_SPEC, run_command
+from ansible_collections.mediaops.streaming.plugins.module_utils.scaleengine import args
+from ansible_collections.mediaops.streaming.plugins.module_utils.scaleengine.command import run_command
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            SCALEENGINE_ARGUMENT_SPEC,
-            command=dict(type="str", required=True),
-            params=dict(type="dict", default={}),
-            changed=dict(type="bool", default=False),
-            read_only=dict(type="bool", default=False),
-        ),
+        argument_spec=args.COMMAND_SPEC,
         supports_check_mode=True,
     )
     run_module(module, run_command)

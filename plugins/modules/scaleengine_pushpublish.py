@@ -29,7 +29,11 @@ attributes:
   check_mode:
     support: full
   diff_mode:
-    support: none
+    support: full
+    details:
+      - The diff shows C(sessions_connected), each session with C(entry_name), C(push_service_id) and C(stream). When the
+        sessions are listed first (RV(verified=true)) that is every connected session of the stream details, before and
+        after the disconnect; otherwise the session asked for before and none after.
 options:
   push_service_id:
     description:
@@ -131,24 +135,16 @@ message:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mediaops.streaming.plugins.module_utils.runner import run_module
-from ansible_collections.mediaops.streaming.plugins.module_utils.scaleengine import SCALEENGINE_ARGUMENT_SPEC, disconnect_pushpublish
+from ansible_collections.mediaops.streaming.plugins.module_utils.scaleengine import args
+from ansible_collections.mediaops.streaming.plugins.module_utils.scaleengine.pushpublish import disconnect_pushpublish
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            SCALEENGINE_ARGUMENT_SPEC,
-            push_service_id=dict(type="int"),
-            app=dict(type="str"),
-            inst=dict(type="str"),
-            stream=dict(type="str"),
-            entry_name=dict(type="str"),
-            origin_url=dict(type="str"),
-            state=dict(type="str", choices=["disconnected"], default="disconnected"),
-        ),
-        required_one_of=[("push_service_id", "entry_name")],
-        required_by={"entry_name": ("app", "inst")},
-        required_together=[("app", "inst")],
+        argument_spec=args.PUSHPUBLISH_SPEC,
+        required_one_of=args.PUSHPUBLISH_REQUIRED_ONE_OF,
+        required_by=args.PUSHPUBLISH_REQUIRED_BY,
+        required_together=args.PUSHPUBLISH_REQUIRED_TOGETHER,
         supports_check_mode=True,
     )
     run_module(module, disconnect_pushpublish)

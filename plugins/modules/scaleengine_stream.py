@@ -25,7 +25,10 @@ attributes:
   check_mode:
     support: full
   diff_mode:
-    support: none
+    support: full
+    details:
+      - The diff shows whether the stream is live, C(live=true) before and C(live=false) after, headed by
+        C(app/inst/stream) (or C(app/inst/stream_id N)).
 options:
   app:
     description:
@@ -124,22 +127,15 @@ message:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mediaops.streaming.plugins.module_utils.runner import run_module
-from ansible_collections.mediaops.streaming.plugins.module_utils.scaleengine import SCALEENGINE_ARGUMENT_SPEC, close_stream
+from ansible_collections.mediaops.streaming.plugins.module_utils.scaleengine import args
+from ansible_collections.mediaops.streaming.plugins.module_utils.scaleengine.stream import close_stream
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            SCALEENGINE_ARGUMENT_SPEC,
-            app=dict(type="str", required=True),
-            inst=dict(type="str", required=True),
-            stream=dict(type="str"),
-            stream_id=dict(type="int"),
-            origin_url=dict(type="str"),
-            state=dict(type="str", choices=["closed"], default="closed"),
-        ),
-        mutually_exclusive=[("stream", "stream_id")],
-        required_one_of=[("stream", "stream_id")],
+        argument_spec=args.STREAM_SPEC,
+        mutually_exclusive=args.STREAM_MUTUALLY_EXCLUSIVE,
+        required_one_of=args.STREAM_REQUIRED_ONE_OF,
         supports_check_mode=True,
     )
     run_module(module, close_stream)

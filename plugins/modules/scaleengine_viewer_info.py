@@ -112,16 +112,13 @@ message:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mediaops.streaming.plugins.module_utils.runner import run_module
-from ansible_collections.mediaops.streaming.plugins.module_utils.scaleengine import SCALEENGINE_ARGUMENT_SPEC, viewer_info
+from ansible_collections.mediaops.streaming.plugins.module_utils.scaleengine import args
+from ansible_collections.mediaops.streaming.plugins.module_utils.scaleengine.viewer import viewer_info
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            SCALEENGINE_ARGUMENT_SPEC,
-            app=dict(type="raw", required=True),
-            url=dict(type="raw"),
-        ),
+        argument_spec=args.VIEWER_INFO_SPEC,
         supports_check_mode=True,
     )
     run_module(module, viewer_info)

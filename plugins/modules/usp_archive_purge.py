@@ -26,12 +26,16 @@ attributes:
     support: full
     details: Reads the archive and predicts RV(archive_after) by trimming the window out of it; sends no C(POST).
   diff_mode:
-    support: none
+    support: full
+    details:
+      - Shows the archive before and after the purge (after as read back from the server; in check mode, the prediction), as
+        C(archive) lists per track under the URL of the publishing point.
 options:
   all:
     description:
       - Purge the whole archive (C(t=0)). After the purge the archive should be empty; a warning says so when an encoder is
         still adding media.
+      - Set exactly one of O(all=true), O(keep), or O(start) with O(end); O(all=false) is refused.
     type: bool
   keep:
     description:
@@ -118,23 +122,17 @@ archive_after:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mediaops.streaming.plugins.module_utils.runner import run_module
-from ansible_collections.mediaops.streaming.plugins.module_utils.usp import IDENTITY_ARGUMENT_SPEC, USP_ARGUMENT_SPEC, purge_archive
+from ansible_collections.mediaops.streaming.plugins.module_utils.usp import args
+from ansible_collections.mediaops.streaming.plugins.module_utils.usp.archive_purge import purge_archive
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            USP_ARGUMENT_SPEC,
-            **IDENTITY_ARGUMENT_SPEC,
-            all=dict(type="bool"),
-            keep=dict(type="str"),
-            start=dict(type="str"),
-            end=dict(type="str"),
-            timeout=dict(type="float", default=1800),
-        ),
-        mutually_exclusive=[("all", "keep", "start"), ("all", "keep", "end")],
-        required_one_of=[("all", "keep", "start")],
-        required_together=[("start", "end")],
+        argument_spec=args.ARCHIVE_PURGE_SPEC,
+        mutually_exclusive=args.ARCHIVE_PURGE_MUTUALLY_EXCLUSIVE,
+        required_one_of=args.ARCHIVE_PURGE_REQUIRED_ONE_OF,
+        required_together=args.ARCHIVE_PURGE_REQUIRED_TOGETHER,
+        required_if=args.ARCHIVE_PURGE_REQUIRED_IF,
         supports_check_mode=True,
     )
     run_module(module, purge_archive, requires=("requests", "lxml"))

@@ -189,21 +189,14 @@ recreated:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mediaops.streaming.plugins.module_utils.runner import run_module
-from ansible_collections.mediaops.streaming.plugins.module_utils.usp import IDENTITY_ARGUMENT_SPEC, USP_ARGUMENT_SPEC, ensure_publishing_point
+from ansible_collections.mediaops.streaming.plugins.module_utils.usp import args
+from ansible_collections.mediaops.streaming.plugins.module_utils.usp.publishing_point import ensure_publishing_point
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            USP_ARGUMENT_SPEC,
-            **IDENTITY_ARGUMENT_SPEC,
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-            options=dict(type="dict"),
-            manifest=dict(type="str"),
-            src=dict(type="path"),
-            recreate=dict(type="bool", default=False),
-        ),
-        mutually_exclusive=[("options", "manifest", "src")],
+        argument_spec=args.PUBLISHING_POINT_SPEC,
+        mutually_exclusive=args.PUBLISHING_POINT_MUTUALLY_EXCLUSIVE,
         supports_check_mode=True,
     )
     run_module(module, ensure_publishing_point, requires=("requests", "lxml"))

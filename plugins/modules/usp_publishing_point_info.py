@@ -28,11 +28,13 @@ attributes:
 options:
   gather:
     description:
-      - What to read. V(settings) needs O(api_url); V(state), V(statistics) and V(archive) need O(origin_url).
-      - By default everything for which a URL is set.
+      - What to read. V(settings) and V(manifest) need O(api_url); V(state), V(statistics) and V(archive) need O(origin_url).
+      - V(manifest) returns the server manifest itself (SMIL text) in RV(publishing_point.manifest). With V(settings) too, the
+        manifest is read once for both.
+      - By default everything for which a URL is set, except V(manifest), which is read only when listed.
     type: list
     elements: str
-    choices: [settings, state, statistics, archive]
+    choices: [settings, manifest, state, statistics, archive]
   wait_for:
     description:
       - Poll C(/state) until the publishing point is in one of these states, for example V([stopped, idle]) after stopping an
@@ -50,6 +52,7 @@ options:
     type: float
     default: 5
 notes:
+  - O(api_url) or O(origin_url) (or its environment variable) must be set.
   - O(name) and O(base_path) are checked before any request, as for M(mediaops.streaming.usp_publishing_point).
   - The manifest and the C(/state), C(/statistics) and C(/archive) answers are parsed without entity expansion, DTD loading or
     network access, and refused with a message naming the answer when they have a C(<!DOCTYPE>) or are over 50 MiB.
@@ -80,6 +83,23 @@ EXAMPLES = r"""
     wait_timeout: 120
     wait_interval: 2
   delegate_to: localhost
+
+- name: Read the server manifest and whether the point may be deleted now (one GET of the manifest)
+  mediaops.streaming.usp_publishing_point_info:
+    api_url: http://live-api.example.com
+    origin_url: http://live.example.com
+    name: channel00
+    gather: [settings, manifest, state]
+  delegate_to: localhost
+  register: channel
+
+- name: Keep a copy of the manifest, to create the point again from it later
+  ansible.builtin.copy:
+    content: "{{ channel.publishing_point.manifest }}"
+    dest: backup/channel00.isml
+    mode: "0644"
+  delegate_to: localhost
+  when: channel.publishing_point.manifest is not none
 """
 
 RETURN = r"""
@@ -105,6 +125,21 @@ publishing_point:
       description: Head options of the server manifest, as strings; empty when the point does not exist.
       type: dict
       sample: {archiving: "true", dvr_window_length: "30", archive_segment_length: "60"}
+    manifest:
+      description:
+        - The server manifest as the API virtual host returns it (SMIL text), when O(gather) lists V(manifest).
+        - V(null) when the point does not exist or V(manifest) was not gathered.
+      type: str
+      sample: |
+        <?xml version="1.0" encoding="utf-8"?>
+        <smil xmlns="http://www.w3.org/2001/SMIL20/Language">
+          <head>
+            <meta name="archiving" content="true"/>
+          </head>
+          <body>
+            <switch/>
+          </body>
+        </smil>
     state:
       description: One of V(idle), V(starting), V(started), V(stopping), V(stopped); V(null) when the point does not exist.
       type: str
@@ -113,6 +148,13 @@ publishing_point:
       description: When the state last changed, as the server reports it (ISO 8601, UTC).
       type: str
       sample: "2026-11-23T10:15:02.123456Z"
+    deletable:
+      description:
+        - Whether USP would delete the point now, that is whether its state is V(idle), V(starting) or V(stopped) (the delete
+          rule of the publishing point API).
+        - V(null) when the state was not read (neither O(gather) V(state) nor O(wait_for)) or the point does not exist.
+      type: bool
+      sample: false
     tracks:
       description: Per-track statistics from C(/statistics).
       type: list
@@ -147,25 +189,14 @@ publishing_point:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mediaops.streaming.plugins.module_utils.runner import run_module
-from ansible_collections.mediaops.streaming.plugins.module_utils.usp import (
-    GATHER_CHOICES,
-    IDENTITY_ARGUMENT_SPEC,
-    PUBLISHING_POINT_STATES,
-    USP_ARGUMENT_SPEC,
-    read_publishing_point_info,
-)
+from ansible_collections.mediaops.streaming.plugins.module_utils.usp import args
+from ansible_collections.mediaops.streaming.plugins.module_utils.usp.info import read_publishing_point_info
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            USP_ARGUMENT_SPEC,
-            **IDENTITY_ARGUMENT_SPEC,
-            gather=dict(type="list", elements="str", choices=list(GATHER_CHOICES)),
-            wait_for=dict(type="list", elements="str", choices=list(PUBLISHING_POINT_STATES)),
-            wait_timeout=dict(type="float", default=300),
-            wait_interval=dict(type="float", default=5),
-        ),
+        argument_spec=args.INFO_SPEC,
+        required_one_of=args.INFO_REQUIRED_ONE_OF,
         supports_check_mode=True,
     )
     run_module(module, read_publishing_point_info, requires=("requests", "lxml"))

@@ -46,6 +46,7 @@ def collections_path() -> Path:
     root = Path(tempfile.mkdtemp(prefix="mediaops-demo-"))
     (root / "ansible_collections" / "mediaops").mkdir(parents=True)
     (root / "ansible_collections" / "mediaops" / "streaming").symlink_to(REPO_ROOT)
+    (root / "tmp").mkdir()
     return root
 
 
@@ -98,7 +99,10 @@ def main() -> int:
         ANSIBLE_LOCALHOST_WARNING="false",
         ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
         ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+        # Everything the run writes (the role's backups, the ScaleEngine signing ledger) goes where the demo cleans up.
         ANSIBLE_HOME=str(collections / "ansible-home"),
+        ANSIBLE_LOCAL_TEMP=str(collections / "ansible-home" / "tmp"),
+        TMPDIR=str(collections / "tmp"),
         ANSIBLE_RETRY_FILES_ENABLED="false",
         # What AWX credentials for the three services would inject.
         USP_API_URL=urls["usp_api"],

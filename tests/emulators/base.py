@@ -260,20 +260,26 @@ class Emulator:
         except ValueError:
             return Response.json({"error": "control body must be JSON"}, status=400)
         if action == "requests":
-            if request.method == "DELETE":
-                self.clear_log()
-                return Response.json({"cleared": True})
-            return Response.json([entry.as_dict() for entry in self.log()])
+            return self._control_requests(request)
         if action == "faults":
-            if request.method == "DELETE":
-                self.clear_faults()
-                return Response.json({"cleared": True})
-            try:
-                self.add_fault(**payload)
-            except (TypeError, ValueError, re.error) as exc:
-                return Response.json({"error": str(exc)}, status=400)
-            return Response.json({"added": payload}, status=201)
+            return self._control_faults(request, payload)
         return self.control(action, payload)
+
+    def _control_requests(self, request: Request) -> Response:
+        if request.method == "DELETE":
+            self.clear_log()
+            return Response.json({"cleared": True})
+        return Response.json([entry.as_dict() for entry in self.log()])
+
+    def _control_faults(self, request: Request, payload: dict) -> Response:
+        if request.method == "DELETE":
+            self.clear_faults()
+            return Response.json({"cleared": True})
+        try:
+            self.add_fault(**payload)
+        except (TypeError, ValueError, re.error) as exc:
+            return Response.json({"error": str(exc)}, status=400)
+        return Response.json({"added": payload}, status=201)
 
     def _authorized(self, request: Request) -> bool:
         if not self.requires_auth(request):

@@ -105,6 +105,11 @@ def error_body(message: str, status: int) -> Response:
     return Response.json({"errorMessage": message, "timestamp": int(time.time() * 1000)}, status=status)
 
 
+def _not_found() -> Response:
+    """What the Stream Manager's web server answers for a path outside the API."""
+    return Response(404, b"<html><body><h1>404 Not Found</h1></body></html>", {"Content-Type": "text/html"})
+
+
 def _bool_arg(value: str | None) -> bool:
     return (value or "").lower() == "true"
 
@@ -303,27 +308,26 @@ class Red5Emulator(Emulator):
     def route(self, request: Request) -> Response:
         match = _PATH.match(request.path)
         if not match or match.group("version") not in self.versions:
-            return Response(404, b"<html><body><h1>404 Not Found</h1></body></html>", {"Content-Type": "text/html"})
+            return _not_found()
         version = match.group("version")
         segments = [unquote(part) for part in match.group("rest").split("/") if part]
         try:
-            if segments[:2] == ["admin", "event"] and len(segments) == 2:
-                if request.method != "DELETE":
-                    return error_body("Method not allowed", 405)
-                return self._admin_delete(request, version)
-            if request.method != "GET":
-                return error_body("Method not allowed", 405)
-            if segments == ["event", "list"]:
-                return Response.json(self._list(version, stats=False))
-            if segments == ["event", "list", "stats"]:
-                return Response.json(self._list(version, stats=True))
-            if len(segments) >= 4 and segments[0] == "event" and segments[-1] == "stats":
-                return self._stats(segments[1:-2], segments[-2])
-            if len(segments) >= 3 and segments[0] == "event":
-                return self._lookup(request, version, segments[1:-1], segments[-1])
+            return self._dispatch(request, version, segments)
         except Red5Error as exc:
             return error_body(str(exc), exc.status)
-        return Response(404, b"<html><body><h1>404 Not Found</h1></body></html>", {"Content-Type": "text/html"})
+
+    def _dispatch(self, request: Request, version: str, segments: list[str]) -> Response:
+        if segments == ["admin", "event"]:
+            return self._admin_delete(request, version) if request.method == "DELETE" else error_body("Method not allowed", 405)
+        if request.method != "GET":
+            return error_body("Method not allowed", 405)
+        if segments in (["event", "list"], ["event", "list", "stats"]):
+            return Response.json(self._list(version, stats=segments[-1] == "stats"))
+        if len(segments) >= 4 and segments[0] == "event" and segments[-1] == "stats":
+            return self._stats(segments[1:-2], segments[-2])
+        if len(segments) >= 3 and segments[0] == "event":
+            return self._lookup(request, version, segments[1:-1], segments[-1])
+        return _not_found()
 
     def _live(self, scope_parts: list[str], name: str) -> Broadcast | None:
         broadcast = self.registry.get(("/".join(scope_parts), name))

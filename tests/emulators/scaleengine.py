@@ -319,6 +319,11 @@ class ScaleEngineEmulator(Emulator):
             return Response.text("Not Found\n", status=404)
         if request.method != "POST":
             return self._failure("No request: POST the json field", "0006")
+        decoded = self._decoded_command(request)
+        return decoded if isinstance(decoded, Response) else self._verified(decoded)
+
+    def _decoded_command(self, request: Request) -> dict | Response:
+        """The command in the request's json field, or the failure the API answers instead."""
         try:
             text = self._json_field(request)
         except (UnicodeDecodeError, ValueError):
@@ -331,7 +336,7 @@ class ScaleEngineEmulator(Emulator):
             return self._failure(f"Malformed JSON request: {exc}", "0004")
         if not isinstance(decoded, dict):
             return self._failure("Malformed JSON request: not an object", "0004")
-        return self._verified(decoded)
+        return decoded
 
     def _verified(self, decoded: dict) -> Response:
         signature = decoded.pop("signature", None)
@@ -476,40 +481,45 @@ class ScaleEngineEmulator(Emulator):
     # -- control API ---------------------------------------------------------
 
     def control(self, action: str, payload: dict) -> Response:
+        handlers = {
+            "reset": self._control_reset,
+            "state": self._control_state,
+            "start_stream": lambda args: Response.json(self.start_stream(**args), status=201),
+            "stop_stream": lambda args: Response.json({"stopped": self.stop_stream(**args)}),
+            "add_pushpublish": lambda args: Response.json(self.add_pushpublish(**args), status=201),
+            "set_viewers": lambda args: Response.json(self.set_viewers(**args), status=201),
+            "add_app": lambda args: Response.json({"id": self.add_app(args["name"], args.get("id"))}, status=201),
+            "heavy_load": self._control_heavy_load,
+        }
+        if action not in handlers:
+            return super().control(action, payload)
         try:
-            if action == "reset":
-                self.reset()
-                return Response.json({"reset": True})
-            if action == "state":
-                with self.lock:
-                    return Response.json(
-                        {"apps": self.apps, "streams": [dict(details) for details in self.streams.values()], "viewers": self.viewers, "accepted": self.accepted}
-                    )
-            if action == "start_stream":
-                return Response.json(self.start_stream(**payload), status=201)
-            if action == "stop_stream":
-                return Response.json({"stopped": self.stop_stream(**payload)})
-            if action == "add_pushpublish":
-                return Response.json(self.add_pushpublish(**payload), status=201)
-            if action == "set_viewers":
-                return Response.json(self.set_viewers(**payload), status=201)
-            if action == "add_app":
-                return Response.json({"id": self.add_app(payload["name"], payload.get("id"))}, status=201)
-            if action == "heavy_load":
-                body = json.dumps({"status": "failure", "code": "1000", "message": "Heavy load, try again in a few minutes"})
-                self.add_fault(
-                    kind="status",
-                    method="POST",
-                    path=re.escape(API_PATH) + "$",
-                    count=int(payload.get("count", 1)),
-                    status=200,
-                    body=body,
-                    headers={"Content-Type": "application/json"},
-                )
-                return Response.json({"added": True}, status=201)
+            return handlers[action](payload)
         except (KeyError, TypeError, ValueError) as exc:
             return Response.json({"error": str(exc)}, status=400)
-        return super().control(action, payload)
+
+    def _control_reset(self, _payload: dict) -> Response:
+        self.reset()
+        return Response.json({"reset": True})
+
+    def _control_state(self, _payload: dict) -> Response:
+        with self.lock:
+            return Response.json(
+                {"apps": self.apps, "streams": [dict(details) for details in self.streams.values()], "viewers": self.viewers, "accepted": self.accepted}
+            )
+
+    def _control_heavy_load(self, payload: dict) -> Response:
+        body = json.dumps({"status": "failure", "code": "1000", "message": "Heavy load, try again in a few minutes"})
+        self.add_fault(
+            kind="status",
+            method="POST",
+            path=re.escape(API_PATH) + "$",
+            count=int(payload.get("count", 1)),
+            status=200,
+            body=body,
+            headers={"Content-Type": "application/json"},
+        )
+        return Response.json({"added": True}, status=201)
 
     @classmethod
     def add_arguments(cls, parser) -> None:

@@ -180,6 +180,14 @@ def parse_smil(body: bytes) -> tuple[list[tuple[str, str]], etree._Element]:
     Raises ``ValueError`` when the content is not a SMIL server manifest
     (the reference's "Provided smil content malformed").
     """
+    head, smil_body = _smil_sections(_smil_root(body))
+    metas = _head_metas(head)
+    if smil_body is None:
+        smil_body = etree.fromstring(f'<body xmlns="{SMIL_NS}"><switch/></body>')
+    return metas, _normalised_body(smil_body)
+
+
+def _smil_root(body: bytes) -> etree._Element:
     try:
         root = etree.fromstring(body, _SMIL_PARSER)
     except etree.XMLSyntaxError as exc:
@@ -190,6 +198,11 @@ def parse_smil(body: bytes) -> tuple[list[tuple[str, str]], etree._Element]:
     # mp4split writes the SMIL 2.0 namespace; tolerate none, refuse any other.
     if name.localname != "smil" or name.namespace not in (SMIL_NS, None):
         raise ValueError(f"root element is {root.tag!r}, expected smil")
+    return root
+
+
+def _smil_sections(root: etree._Element) -> tuple[etree._Element | None, etree._Element | None]:
+    """The one head and the one body of a smil element (either may be missing)."""
     head, smil_body = None, None
     for child in root:
         local = etree.QName(child).localname
@@ -199,13 +212,20 @@ def parse_smil(body: bytes) -> tuple[list[tuple[str, str]], etree._Element]:
             smil_body = child
         else:
             raise ValueError(f"unexpected element {local!r} in smil")
+    return head, smil_body
+
+
+def _head_metas(head: etree._Element | None) -> list[tuple[str, str]]:
     metas = []
     for meta in head if head is not None else ():
         if etree.QName(meta).localname != "meta" or not meta.get("name"):
             raise ValueError("the head may only hold <meta name=... content=...> elements")
         metas.append((meta.get("name"), meta.get("content", "")))
-    if smil_body is None:
-        smil_body = etree.fromstring(f'<body xmlns="{SMIL_NS}"><switch/></body>')
+    return metas
+
+
+def _normalised_body(smil_body: etree._Element) -> etree._Element:
+    """A copy of the body in the SMIL namespace, without layout whitespace."""
     smil_body = copy.deepcopy(smil_body)
     for element in smil_body.iter(etree.Element):
         if not element.tag.startswith("{"):
@@ -215,7 +235,7 @@ def parse_smil(body: bytes) -> tuple[list[tuple[str, str]], etree._Element]:
             element.text = None
         if element.tail is not None and not element.tail.strip():
             element.tail = None
-    return metas, smil_body
+    return smil_body
 
 
 def server_manifest(metas: list[tuple[str, str]], body: etree._Element) -> str:

@@ -278,20 +278,60 @@ def refused_args(args: dict) -> dict:
     return {key: (re.sub(r"^https?://127\.0\.0\.1:\d+", dead, value) if isinstance(value, str) else value) for key, value in args.items()}
 
 
+def start_cells(row: Row, emulators: list) -> str:
+    """One emulator per fault, armed with it (appended to ``emulators`` as started); the inventory of one host per cell."""
+    inventory_hosts = {}
+    for index, fault in enumerate(FAULTS):
+        emulator = row.make()
+        emulators.append(emulator)
+        args = dict(row.args(emulator), timeout=TIMEOUT, retries=RETRIES)
+        if fault.refused:
+            args = refused_args(args)
+        for spec in fault.faults:
+            emulator.add_fault(**dict(row.target, **spec))
+        inventory_hosts[cell_host(index)] = {"ansible_connection": "local", "cell_args": args}
+    return json.dumps({"all": {"hosts": inventory_hosts}})
+
+
+def cell_problems(row: Row, fault: FaultCase, entry: dict, emulator) -> list[str]:
+    """What is wrong with how one cell ended (empty when it ended as expected, clearly)."""
+    problems = []
+    result = entry["result"]
+    outcome = entry["status"]
+    expected = expected_outcome(row, fault)
+    if outcome != expected:
+        problems.append(f"{fault.name}: expected {expected}, got {outcome}: {result.get('msg')}")
+    # ansible-core 2.19+ puts an "exception" key on every failed result on
+    # the controller side; what must never be there is the module's own frames.
+    internals = " ".join(str(result.get(key) or "") for key in ("exception", "module_stderr", "module_stdout"))
+    if "Traceback" in internals or 'File "' in internals:
+        problems.append(f"{fault.name}: the result carries Python frames: {internals[:300]}")
+    if outcome == "failed":
+        problems += failure_message_problems(fault, result.get("msg") or "", row.url(emulator) if not fault.refused else "127.0.0.1:")
+    if fault.transient and row.repeatable and outcome == "ok" and not result.get("warnings"):
+        problems.append(f"{fault.name}: retried without a warning")
+    if not row.repeatable:
+        sent = [logged for logged in emulator.log() if _targets(row.target, logged)]
+        if len(sent) > 1:
+            problems.append(f"{fault.name}: the non-repeatable {row.target['method']} was sent {len(sent)} times")
+    return problems
+
+
+def failure_message_problems(fault: FaultCase, message: str, named_url: str) -> list[str]:
+    """A failure must name the URL and say what to do."""
+    problems = []
+    if named_url not in message:
+        problems.append(f"{fault.name}: the message does not name the URL {named_url}: {message}")
+    if not re.search(r"\b(Check|check|Set|set|raise|Raise|run the task again|Run the task again|try again|Stop|See|is the URL right)\b", message):
+        problems.append(f"{fault.name}: the message does not say what to do: {message}")
+    return problems
+
+
 @pytest.mark.parametrize("row", ROWS, ids=[re.sub(r"[^A-Za-z0-9_]+", "-", row.label).strip("-") for row in ROWS])
 def test_fault_matrix_row(ansible_run, row, record_property):
-    emulators, inventory_hosts = [], {}
+    emulators = []
     try:
-        for index, fault in enumerate(FAULTS):
-            emulator = row.make()
-            emulators.append(emulator)
-            args = dict(row.args(emulator), timeout=TIMEOUT, retries=RETRIES)
-            if fault.refused:
-                args = refused_args(args)
-            for spec in fault.faults:
-                emulator.add_fault(**dict(row.target, **spec))
-            inventory_hosts[cell_host(index)] = {"ansible_connection": "local", "cell_args": args}
-        inventory = json.dumps({"all": {"hosts": inventory_hosts}})
+        inventory = start_cells(row, emulators)
         playbook = ansible_run.playbook(
             f"- name: work\n  {row.module}: '{{{{ cell_args }}}}'\n  ignore_errors: true\n",
             play_header="- hosts: all\n  gather_facts: false\n",
@@ -310,29 +350,8 @@ def test_fault_matrix_row(ansible_run, row, record_property):
                 continue
             entry = entries[-1]
             result = entry["result"]
-            outcome = entry["status"]
-            outcomes[fault.name] = {"outcome": outcome, "msg": (result.get("msg") or "")[:400], "warnings": len(result.get("warnings") or [])}
-            expected = expected_outcome(row, fault)
-            if outcome != expected:
-                problems.append(f"{fault.name}: expected {expected}, got {outcome}: {result.get('msg')}")
-            # ansible-core 2.19+ puts an "exception" key on every failed result on
-            # the controller side; what must never be there is the module's own frames.
-            internals = " ".join(str(result.get(key) or "") for key in ("exception", "module_stderr", "module_stdout"))
-            if "Traceback" in internals or 'File "' in internals:
-                problems.append(f"{fault.name}: the result carries Python frames: {internals[:300]}")
-            if outcome == "failed":
-                message = result.get("msg") or ""
-                named_url = row.url(emulators[index]) if not fault.refused else "127.0.0.1:"
-                if named_url not in message:
-                    problems.append(f"{fault.name}: the message does not name the URL {named_url}: {message}")
-                if not re.search(r"\b(Check|check|Set|set|raise|Raise|run the task again|Run the task again|try again|Stop|See|is the URL right)\b", message):
-                    problems.append(f"{fault.name}: the message does not say what to do: {message}")
-            if fault.transient and row.repeatable and outcome == "ok" and not result.get("warnings"):
-                problems.append(f"{fault.name}: retried without a warning")
-            if not row.repeatable:
-                sent = [entry for entry in emulators[index].log() if _targets(row.target, entry)]
-                if len(sent) > 1:
-                    problems.append(f"{fault.name}: the non-repeatable {row.target['method']} was sent {len(sent)} times")
+            outcomes[fault.name] = {"outcome": entry["status"], "msg": (result.get("msg") or "")[:400], "warnings": len(result.get("warnings") or [])}
+            problems += cell_problems(row, fault, entry, emulators[index])
         record_property("fault_matrix", json.dumps({"row": row.label, "cells": outcomes}))
         assert not problems, "\n".join(problems)
     finally:

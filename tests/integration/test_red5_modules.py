@@ -23,6 +23,7 @@ import pytest
 import requests
 
 from tests.emulators.red5 import Red5Emulator
+from tests.helpers.playbook import task
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INFO = "mediaops.streaming.red5_stream_info"
@@ -48,15 +49,6 @@ def red5():
 
 def api(emulator, version: str) -> str:
     return f"{emulator.url()}/streammanager/api/{version}"
-
-
-def task(title: str, module: str, /, register: str | None = None, ignore_errors: bool = False, **args) -> str:
-    text = f"- name: {title}\n  {module}: {json.dumps(args)}\n"
-    if register:
-        text += f"  register: {register}\n"
-    if ignore_errors:
-        text += "  ignore_errors: true\n"
-    return text
 
 
 def queries(emulator) -> list[str]:

@@ -15,7 +15,7 @@ import pytest
 
 from tests.emulators.scaleengine import DEFAULT_API_KEY, DEFAULT_API_SECRET
 from tests.emulators.stack import build_stack
-from tests.integration.conftest import BIN_DIR
+from tests.helpers.playbook import BIN_DIR
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TASKS = str(REPO_ROOT / "tests" / "demo" / "restart_start_encoder.yml")

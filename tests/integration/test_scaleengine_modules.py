@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.emulators.scaleengine import API_PATH, DEFAULT_API_KEY, DEFAULT_API_SECRET, DEFAULT_CDN, ScaleEngineEmulator
+from tests.emulators.scaleengine import API_PATH, DEFAULT_API_KEY, DEFAULT_API_SECRET, DEFAULT_CDN
+from tests.helpers.playbook import task
 
 STREAM = "mediaops.streaming.scaleengine_stream"
 PUSH = "mediaops.streaming.scaleengine_pushpublish"
@@ -22,13 +23,6 @@ VIEWERS = "mediaops.streaming.scaleengine_viewer_info"
 COMMAND = "mediaops.streaming.scaleengine_command"
 READ_COMMANDS = {"stream.details", "stream.active", "viewer.live"}
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def scaleengine():
-    emulator = ScaleEngineEmulator().start()
-    yield emulator
-    emulator.stop()
 
 
 def env_of(emulator, **overrides) -> dict:
@@ -53,17 +47,6 @@ def play_header(emulator, **connection) -> str:
     )
 
 
-def task(title: str, module: str, /, register: str | None = None, ignore_errors: bool = False, check_mode: bool | None = None, **args) -> str:
-    lines = [f"- name: {title}", f"  {module}: {json.dumps(args, ensure_ascii=False)}"]
-    if register:
-        lines.append(f"  register: {register}")
-    if ignore_errors:
-        lines.append("  ignore_errors: true")
-    if check_mode is not None:
-        lines.append(f"  check_mode: {str(check_mode).lower()}")
-    return "\n".join(lines) + "\n"
-
-
 def status(result, name: str) -> str:
     """How the task called ``name`` ended: ok, failed, skipped."""
     return [entry["status"] for entry in result.tasks if entry["task"] == name][-1]
@@ -85,6 +68,18 @@ def test_adhoc_viewer_info_with_environment(ansible_run, scaleengine):
     assert printed["viewers"][0]["viewer_count_sum"] == 100
     assert commands(scaleengine) == ["viewer.live"]
     assert DEFAULT_API_SECRET not in result.output
+
+
+def test_what_a_run_writes_stays_in_the_test_directory(ansible_run, scaleengine, tmp_path):
+    env = ansible_run.env()
+    for name in ("ANSIBLE_HOME", "ANSIBLE_LOCAL_TEMP", "ANSIBLE_REMOTE_TMP"):
+        assert Path(env[name]).is_relative_to(tmp_path), name
+    # TMPDIR is the test's own short directory (see the ansible_run fixture), never the shared one.
+    assert env["TMPDIR"] == str(ansible_run.tmp) and ansible_run.tmp.name.startswith("mediaops-test-")
+    result = ansible_run.adhoc(VIEWERS, "app=demo-origin", env=env_of(scaleengine), callback="minimal")
+    assert result.rc == 0, result.output
+    # The signing ledger's default place is the temporary directory: the test's own.
+    assert (ansible_run.tmp / f"mediaops-scaleengine-{os.getuid()}.json").is_file()
 
 
 def test_missing_connection_options_fail_clearly(ansible_run, scaleengine):

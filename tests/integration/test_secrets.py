@@ -34,6 +34,7 @@ import requests
 from tests.emulators.red5 import Red5Emulator
 from tests.emulators.scaleengine import API_PATH, DEFAULT_CDN, ScaleEngineEmulator
 from tests.emulators.usp import UspEmulator
+from tests.helpers.playbook import task
 
 VERBOSITY = 4
 SOURCES = ("args", "env")
@@ -138,13 +139,6 @@ def assert_nothing_leaks(result, forbidden: Forbidden) -> None:
 # -- playbook helpers ---------------------------------------------------------------------------
 
 
-def task(title: str, module: str, /, ignore_errors: bool = True, **args) -> str:
-    text = f"- name: {title}\n  {module}: {json.dumps(args)}\n"
-    if ignore_errors:
-        text += "  ignore_errors: true\n"
-    return text
-
-
 def statuses(result) -> list[tuple[str, str]]:
     return [(entry["task"], entry["status"]) for entry in result.tasks]
 
@@ -232,12 +226,12 @@ def test_usp_publishing_point(ansible_run, usp, password, source):
     usp.add_fault(kind="echo", status=403, method="DELETE", path="^/ch-403/")
     usp_point(usp, password, "ch-403")
     tasks = (
-        task("create", PP, **args, name="ch-ok", options={"archiving": True}, ignore_errors=False)
-        + task("unchanged", PP, **args, name="ch-ok", options={"archiving": True}, ignore_errors=False)
-        + task("create answered 400", PP, **args, name="ch-400", options={"archiving": True})
-        + task("read answered 401", PP, **args, name="ch-401")
-        + task("update answered 500", PP, **args, name="ch-upd", options={"archiving": True, "dvr_window_length": 120})
-        + task("delete answered 403", PP, **args, name="ch-403", state="absent", ignore_errors=False)
+        task("create", PP, **args, name="ch-ok", options={"archiving": True})
+        + task("unchanged", PP, **args, name="ch-ok", options={"archiving": True})
+        + task("create answered 400", PP, **args, name="ch-400", options={"archiving": True}, ignore_errors=True)
+        + task("read answered 401", PP, **args, name="ch-401", ignore_errors=True)
+        + task("update answered 500", PP, **args, name="ch-upd", options={"archiving": True, "dvr_window_length": 120}, ignore_errors=True)
+        + task("delete answered 403", PP, **args, name="ch-403", state="absent")
     )
     result = run(ansible_run, tasks, env)
     assert result.rc != 0
@@ -265,11 +259,11 @@ def test_usp_publishing_point_info(ansible_run, usp, password, source):
     usp.add_fault(kind="echo", status=500, listener="origin", path="^/ch-state/.*/state$")
     usp.add_fault(kind="echo", status=403, listener="origin", path="^/ch-ok/.*/archive$")
     tasks = (
-        task("read", USP_INFO, **args, name="ch-ok", gather=["settings", "state"], ignore_errors=False)
-        + task("missing", USP_INFO, **args, name="ch-none", ignore_errors=False)
-        + task("settings answered 401", USP_INFO, **args, name="ch-401")
-        + task("state answered 500", USP_INFO, **args, name="ch-state")
-        + task("archive answered 403", USP_INFO, **args, name="ch-ok", ignore_errors=False)
+        task("read", USP_INFO, **args, name="ch-ok", gather=["settings", "state"])
+        + task("missing", USP_INFO, **args, name="ch-none")
+        + task("settings answered 401", USP_INFO, **args, name="ch-401", ignore_errors=True)
+        + task("state answered 500", USP_INFO, **args, name="ch-state", ignore_errors=True)
+        + task("archive answered 403", USP_INFO, **args, name="ch-ok")
     )
     result = run(ansible_run, tasks, env)
     assert result.rc != 0
@@ -289,11 +283,11 @@ def test_usp_archive_purge(ansible_run, usp, password, source):
     usp.add_fault(kind="echo", status=500, method="POST", listener="origin", path="^/arch2/.*/purge$")
     usp.add_fault(kind="echo", status=400, method="POST", listener="origin", path="^/arch2/.*/purge$")
     tasks = (
-        task("purge", PURGE, **args, name="arch", all=True, ignore_errors=False)
-        + task("purge a missing point", PURGE, **args, name="nothing-here", all=True, ignore_errors=False)
-        + task("archive answered 401", PURGE, **args, name="arch2", all=True)
-        + task("purge answered 500", PURGE, **args, name="arch2", all=True)
-        + task("purge answered 400", PURGE, **args, name="arch2", all=True, ignore_errors=False)
+        task("purge", PURGE, **args, name="arch", all=True)
+        + task("purge a missing point", PURGE, **args, name="nothing-here", all=True)
+        + task("archive answered 401", PURGE, **args, name="arch2", all=True, ignore_errors=True)
+        + task("purge answered 500", PURGE, **args, name="arch2", all=True, ignore_errors=True)
+        + task("purge answered 400", PURGE, **args, name="arch2", all=True)
     )
     result = run(ansible_run, tasks, env)
     assert result.rc != 0
@@ -387,11 +381,11 @@ def test_scaleengine_stream(ansible_run, scaleengine, keys, source):
     scaleengine.add_fault(kind="echo", status=500, method="POST", match=command_match("stream.close") + r'.*"stream":"second"')
     ident = {"app": "demo-origin", "inst": "live"}
     tasks = (
-        task("close", STREAM, **args, **ident, stream="my_live_stream", ignore_errors=False)
-        + task("close again", STREAM, **args, **ident, stream="my_live_stream", ignore_errors=False)
-        + task("details answered 400", STREAM, **args, **ident, stream="gone-400")
-        + task("failure answer", STREAM, **args, **ident, stream="gone-json")
-        + task("close answered 500", STREAM, **args, **ident, stream="second", ignore_errors=False)
+        task("close", STREAM, **args, **ident, stream="my_live_stream")
+        + task("close again", STREAM, **args, **ident, stream="my_live_stream")
+        + task("details answered 400", STREAM, **args, **ident, stream="gone-400", ignore_errors=True)
+        + task("failure answer", STREAM, **args, **ident, stream="gone-json", ignore_errors=True)
+        + task("close answered 500", STREAM, **args, **ident, stream="second")
     )
     result = run(ansible_run, tasks, env)
     assert result.rc != 0
@@ -413,10 +407,10 @@ def test_scaleengine_pushpublish(ansible_run, scaleengine, keys, source):
     ident = {"app": "demo-origin", "inst": "live"}
     tasks = (
         # With the stream named, the module asks stream.details: the stream.active faults are for the next tasks.
-        task("disconnect", PUSH, **args, **ident, stream="my_live_stream", entry_name="session_1", ignore_errors=False)
-        + task("active answered 401", PUSH, **args, **ident, entry_name="cupertino-akamai")
-        + task("failure answer", PUSH, **args, **ident, entry_name="cupertino-akamai")
-        + task("disconnect answered 500", PUSH, **args, **ident, entry_name="second-push", ignore_errors=False)
+        task("disconnect", PUSH, **args, **ident, stream="my_live_stream", entry_name="session_1")
+        + task("active answered 401", PUSH, **args, **ident, entry_name="cupertino-akamai", ignore_errors=True)
+        + task("failure answer", PUSH, **args, **ident, entry_name="cupertino-akamai", ignore_errors=True)
+        + task("disconnect answered 500", PUSH, **args, **ident, entry_name="second-push")
     )
     result = run(ansible_run, tasks, env)
     assert result.rc != 0
@@ -439,10 +433,10 @@ def test_scaleengine_viewer_info(ansible_run, scaleengine, keys, source):
     # An echo with status 200 is not JSON: the "not a JSON object" path quotes the body too.
     scaleengine.add_fault(kind="echo", status=200, method="POST", match=channel)
     tasks = (
-        task("viewers", VIEWERS, **args, app="demo-origin", ignore_errors=False)
-        + task("answered 403", VIEWERS, **args, app="demo-channel")
-        + task("failure answer", VIEWERS, **args, app="demo-channel")
-        + task("echoed with 200", VIEWERS, **args, app="demo-channel", ignore_errors=False)
+        task("viewers", VIEWERS, **args, app="demo-origin")
+        + task("answered 403", VIEWERS, **args, app="demo-channel", ignore_errors=True)
+        + task("failure answer", VIEWERS, **args, app="demo-channel", ignore_errors=True)
+        + task("echoed with 200", VIEWERS, **args, app="demo-channel")
     )
     result = run(ansible_run, tasks, env)
     assert result.rc != 0
@@ -462,9 +456,9 @@ def test_scaleengine_command(ansible_run, scaleengine, keys, source):
     scaleengine.add_fault(kind="status", status=200, body=json_failure(keys, fake), method="POST", match=command_match("stream.active"))
     scaleengine.add_fault(kind="echo", status=500, method="POST", match=command_match("stream.close"))
     tasks = (
-        task("viewer.live", COMMAND, **args, command="viewer.live", params={"app": "demo-origin"}, read_only=True, ignore_errors=False)
-        + task("answered 400", COMMAND, **args, command="stream.details", params={"app": "demo-origin", "inst": "live", "stream": "second"})
-        + task("failure answer", COMMAND, **args, command="stream.active", params={"app": "demo-origin", "inst": "live"})
+        task("viewer.live", COMMAND, **args, command="viewer.live", params={"app": "demo-origin"}, read_only=True)
+        + task("answered 400", COMMAND, **args, command="stream.details", params={"app": "demo-origin", "inst": "live", "stream": "second"}, ignore_errors=True)
+        + task("failure answer", COMMAND, **args, command="stream.active", params={"app": "demo-origin", "inst": "live"}, ignore_errors=True)
         + task(
             "answered 500",
             COMMAND,
@@ -472,7 +466,6 @@ def test_scaleengine_command(ansible_run, scaleengine, keys, source):
             command="stream.close",
             params={"app": "demo-origin", "inst": "live", "stream": "second"},
             changed=True,
-            ignore_errors=False,
         )
     )
     result = run(ansible_run, tasks, env)
@@ -500,7 +493,7 @@ def test_scaleengine_signature_quoted_in_a_failure_message(ansible_run, keys, so
     emulator = QuotingScaleEngine(api_key=api_key.value, api_secret=api_secret.value).start()
     try:
         args, env = se_connection(emulator, keys, source)
-        result = run(ansible_run, task("viewers", VIEWERS, **args, app="demo-origin", ignore_errors=False), env)
+        result = run(ansible_run, task("viewers", VIEWERS, **args, app="demo-origin"), env)
         assert result.rc != 0
         assert "code 0003" in result.task("viewers")["msg"]
         assert_nothing_leaks(result, se_forbidden(emulator, keys))
@@ -537,9 +530,9 @@ def test_red5_stream_info(ansible_run, red5, token, source):
     red5.add_fault(kind="echo", status=400, method="GET", path="/event/live/echo400")
     red5.add_fault(kind="echo", status=500, method="GET", path="/event/live/echo500")
     tasks = (
-        task("demo", RED5_INFO, **args, name="demo", ignore_errors=False)
-        + task("answered 400", RED5_INFO, **args, name="echo400")
-        + task("answered 500", RED5_INFO, **args, name="echo500", ignore_errors=False)
+        task("demo", RED5_INFO, **args, name="demo")
+        + task("answered 400", RED5_INFO, **args, name="echo400", ignore_errors=True)
+        + task("answered 500", RED5_INFO, **args, name="echo500")
     )
     result = run(ansible_run, tasks, env)
     assert result.rc != 0
@@ -560,10 +553,10 @@ def test_red5_stream_registry(ansible_run, red5, token, source):
     red5.add_fault(kind="echo", status=400, method="DELETE", path=r"/api/1\.0/admin/event$")
     on_version = {version: dict(args, api_version=version) for version in ("3.1", "2.0", "1.0")}
     tasks = (
-        task("clear", REGISTRY, **args, ignore_errors=False)
-        + task("answered 401", REGISTRY, **on_version["3.1"], include_active=True)
-        + task("answered 500", REGISTRY, **on_version["2.0"])
-        + task("answered 400", REGISTRY, **on_version["1.0"], ignore_errors=False)
+        task("clear", REGISTRY, **args)
+        + task("answered 401", REGISTRY, **on_version["3.1"], include_active=True, ignore_errors=True)
+        + task("answered 500", REGISTRY, **on_version["2.0"], ignore_errors=True)
+        + task("answered 400", REGISTRY, **on_version["1.0"])
     )
     result = run(ansible_run, tasks, env)
     assert result.rc != 0
@@ -589,14 +582,14 @@ PROBE_MODULE = textwrap.dedent(
     from ansible_collections.mediaops.streaming.plugins.module_utils.runner import run_module
 
 
-    def leak_everywhere(params, check_mode=False, diff=False, warn=None):
+    def leak_everywhere(params, context):
         secret = params["secret"]
         forms = [secret, quote_plus(secret), repr(secret.encode("utf-8"))]
-        warn("about to use " + " | ".join(forms))
+        context.warn("about to use " + " | ".join(forms))
         if params["crash"]:
             # A bug: an exception that is not the collection's error type, carrying the secret in its message.
             raise KeyError("no such key: " + " | ".join(forms))
-        return {"changed": False, "echo": {quote_plus(secret): forms}}
+        return {"echo": {quote_plus(secret): forms}}
 
 
     def main():
@@ -634,7 +627,7 @@ def test_a_bug_in_a_work_function_fails_with_a_sentence(ansible_run, probe_libra
     if traceback == "error":
         # Users who turn tracebacks on must still get no module frames, which could carry the secret.
         env["ANSIBLE_DISPLAY_TRACEBACK"] = "error"
-    result = ansible_run.playbook(task("probe", "secret_probe", secret=secret.value, crash=True, ignore_errors=False), env=env, verbosity=VERBOSITY)
+    result = ansible_run.playbook(task("probe", "secret_probe", secret=secret.value, crash=True), env=env, verbosity=VERBOSITY)
     assert result.rc != 0
     assert "MODULE FAILURE" not in result.output and "module_stderr" not in json.dumps(result.tasks)
     probe = result.task("probe")
@@ -650,9 +643,7 @@ def test_a_bug_in_a_work_function_fails_with_a_sentence(ansible_run, probe_libra
 
 def test_warnings_and_results_are_scrubbed(ansible_run, probe_library):
     secret = Secret.new("probe-secret")
-    result = ansible_run.playbook(
-        task("probe", "secret_probe", secret=secret.value, ignore_errors=False), env={"ANSIBLE_LIBRARY": str(probe_library)}, verbosity=VERBOSITY
-    )
+    result = ansible_run.playbook(task("probe", "secret_probe", secret=secret.value), env={"ANSIBLE_LIBRARY": str(probe_library)}, verbosity=VERBOSITY)
     assert result.rc == 0, result.output
     probe = result.task("probe")
     assert probe["warnings"] and "about to use" in str(probe["warnings"])

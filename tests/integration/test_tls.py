@@ -19,6 +19,7 @@ import pytest
 from tests.emulators.red5 import Red5Emulator
 from tests.emulators.scaleengine import API_PATH, DEFAULT_API_KEY, DEFAULT_API_SECRET, DEFAULT_CDN, ScaleEngineEmulator
 from tests.emulators.usp import UspEmulator
+from tests.helpers.playbook import task
 from tests.integration.tls_ca import make_pki
 
 BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
@@ -85,8 +86,7 @@ def vendor(request, pki):
 
 def run_task(ansible_run, vendor, **tls_options):
     _name, emulator, module, module_args, env = vendor
-    tasks = f"- name: tls\n  {module}: {json.dumps(dict(module_args, **tls_options))}\n"
-    result = ansible_run.playbook(tasks, env=env)
+    result = ansible_run.playbook(task("tls", module, **dict(module_args, **tls_options)), env=env)
     return result, result.task("tls"), emulator
 
 

@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.mediaops.streaming.plugins.module_utils import smil as smil_module
+from ansible_collections.mediaops.streaming.plugins.module_utils.context import ExecutionContext
 from ansible_collections.mediaops.streaming.plugins.module_utils.errors import StreamingError
-from ansible_collections.mediaops.streaming.plugins.module_utils.usp import ensure_publishing_point
+from ansible_collections.mediaops.streaming.plugins.module_utils.usp import smil as smil_module
+from ansible_collections.mediaops.streaming.plugins.module_utils.usp.publishing_point import ensure_publishing_point
+from tests.helpers.playbook import task
 
 PP = "mediaops.streaming.usp_publishing_point"
 INFO = "mediaops.streaming.usp_publishing_point_info"
@@ -26,13 +28,6 @@ SMIL_TYPE = {"Content-Type": "application/smil+xml; charset=utf-8"}
 LIMIT = 50 * 1024 * 1024
 # What an expanded external entity would bring into a result.
 PASSWD_LINE = Path("/etc/passwd").read_text(encoding="utf-8").splitlines()[0]
-
-
-def task(title: str, module: str, /, ignore_errors: bool = True, **args) -> str:
-    lines = [f"- name: {title}", f"  {module}: {json.dumps(args)}"]
-    if ignore_errors:
-        lines.append("  ignore_errors: true")
-    return "\n".join(lines) + "\n"
 
 
 def failures(result, titles) -> dict[str, str]:
@@ -84,12 +79,12 @@ def test_hostile_names_and_base_paths_are_refused_before_any_request(ansible_run
     connection = {"api_url": usp.url("api"), "origin_url": usp.url("origin")}
     tasks = ""
     for key in HOSTILE_NAMES:
-        tasks += task(f"name {key}", PP, **connection, name=f"{{{{ names['{key}'] }}}}")
+        tasks += task(f"name {key}", PP, **connection, name=f"{{{{ names['{key}'] }}}}", ignore_errors=True)
     for key in HOSTILE_BASE_PATHS:
-        tasks += task(f"base_path {key}", PP, **connection, name="ch1", base_path=f"{{{{ base_paths['{key}'] }}}}")
+        tasks += task(f"base_path {key}", PP, **connection, name="ch1", base_path=f"{{{{ base_paths['{key}'] }}}}", ignore_errors=True)
     # Every module validates the identity the same way before it sends anything.
-    tasks += task("info nul", INFO, **connection, name="{{ names['nul'] }}")
-    tasks += task("purge newline", PURGE, origin_url=usp.url("origin"), name="{{ names['newline'] }}", all=True)
+    tasks += task("info nul", INFO, **connection, name="{{ names['nul'] }}", ignore_errors=True)
+    tasks += task("purge newline", PURGE, origin_url=usp.url("origin"), name="{{ names['newline'] }}", all=True, ignore_errors=True)
     # With syslog logging on (the default), AnsibleModule itself fails on a NUL
     # in a parameter before the module runs; off, the module's own check must hold.
     result = ansible_run.playbook(tasks, extra_vars={"names": HOSTILE_NAMES, "base_paths": HOSTILE_BASE_PATHS}, env={"ANSIBLE_NO_TARGET_SYSLOG": "true"})
@@ -113,7 +108,7 @@ def test_hostile_names_and_base_paths_are_refused_before_any_request(ansible_run
 
 def test_longest_accepted_name_reaches_the_server(ansible_run, usp):
     name = "a" * 250
-    result = ansible_run.playbook(task("longest", PP, ignore_errors=False, api_url=usp.url("api"), name=name))
+    result = ansible_run.playbook(task("longest", PP, api_url=usp.url("api"), name=name))
     assert result.rc == 0, result.output
     assert usp.point(name).name == name
 
@@ -162,13 +157,13 @@ def test_hostile_smil_from_the_server_is_refused(ansible_run, usp, kind):
         usp.add_fault(kind="status", listener=listener, method="GET", path=path, status=200, body=body, headers=SMIL_TYPE, count=None)
     api, origin = usp.url("api"), usp.url("origin")
     tasks = (
-        task("manifest", PP, api_url=api, name="ch1", options={"archiving": True})
-        + task("settings", INFO, api_url=api, name="ch1", gather=["settings"])
-        + task("state", INFO, origin_url=origin, name="ch1", gather=["state"])
-        + task("wait", INFO, origin_url=origin, name="ch1", wait_for=["idle"], wait_timeout=5, wait_interval=0.5)
-        + task("statistics", INFO, origin_url=origin, name="ch1", gather=["statistics"])
-        + task("archive", INFO, origin_url=origin, name="ch1", gather=["archive"])
-        + task("purge", PURGE, origin_url=origin, name="ch1", all=True)
+        task("manifest", PP, api_url=api, name="ch1", options={"archiving": True}, ignore_errors=True)
+        + task("settings", INFO, api_url=api, name="ch1", gather=["settings"], ignore_errors=True)
+        + task("state", INFO, origin_url=origin, name="ch1", gather=["state"], ignore_errors=True)
+        + task("wait", INFO, origin_url=origin, name="ch1", wait_for=["idle"], wait_timeout=5, wait_interval=0.5, ignore_errors=True)
+        + task("statistics", INFO, origin_url=origin, name="ch1", gather=["statistics"], ignore_errors=True)
+        + task("archive", INFO, origin_url=origin, name="ch1", gather=["archive"], ignore_errors=True)
+        + task("purge", PURGE, origin_url=origin, name="ch1", all=True, ignore_errors=True)
     )
     started = time.monotonic()
     result = ansible_run.playbook(tasks)
@@ -193,8 +188,8 @@ def test_hostile_smil_from_the_user_is_refused_before_any_request(ansible_run, u
     document = DOCUMENTS[kind]
     source = tmp_path / "hostile.isml"
     source.write_text(document, encoding="utf-8")
-    tasks = task("manifest", PP, api_url=usp.url("api"), name="ch1", manifest="{{ hostile }}") + task(
-        "src", PP, api_url=usp.url("api"), name="ch1", src=str(source)
+    tasks = task("manifest", PP, api_url=usp.url("api"), name="ch1", manifest="{{ hostile }}", ignore_errors=True) + task(
+        "src", PP, api_url=usp.url("api"), name="ch1", src=str(source), ignore_errors=True
     )
     result = ansible_run.playbook(tasks, extra_vars={"hostile": document})
     messages = failures(result, ["manifest", "src"])
@@ -208,9 +203,9 @@ def test_manifests_over_the_limit_are_refused_before_upload(ansible_run, usp, tm
     big = tmp_path / "big.isml"
     big.write_text(oversized(), encoding="utf-8")
     tasks = (
-        task("src", PP, api_url=usp.url("api"), name="ch1", src=str(big))
-        + task("manifest", PP, api_url=usp.url("api"), name="ch1", manifest="{{ lookup('ansible.builtin.file', big_file) }}")
-        + task("endless src", PP, api_url=usp.url("api"), name="ch1", src="/dev/zero")
+        task("src", PP, api_url=usp.url("api"), name="ch1", src=str(big), ignore_errors=True)
+        + task("manifest", PP, api_url=usp.url("api"), name="ch1", manifest="{{ lookup('ansible.builtin.file', big_file) }}", ignore_errors=True)
+        + task("endless src", PP, api_url=usp.url("api"), name="ch1", src="/dev/zero", ignore_errors=True)
     )
     result = ansible_run.playbook(tasks, extra_vars={"big_file": str(big)})
     messages = failures(result, ["src", "manifest", "endless src"])
@@ -252,7 +247,7 @@ def params(usp, **extra) -> dict:
 def test_options_that_build_a_manifest_over_the_limit_send_nothing(usp, monkeypatch):
     monkeypatch.setattr(smil_module, "MAX_SMIL_BYTES", 4000)
     with pytest.raises(StreamingError, match=r"the manifest built from the options is \d+ bytes, more than the limit of 4000 bytes .*; it was not sent"):
-        ensure_publishing_point(params(usp, options={"title": "t" * 4000}))
+        ensure_publishing_point(params(usp, options={"title": "t" * 4000}), ExecutionContext())
     assert usp.log() == []
 
 
@@ -264,6 +259,6 @@ def test_an_update_that_would_exceed_the_limit_is_not_sent(usp, monkeypatch):
     served = len(usp.api_call("GET", "/ch1/ch1.isml").body)
     monkeypatch.setattr(smil_module, "MAX_SMIL_BYTES", served + 500)
     with pytest.raises(StreamingError, match=r"the manifest for ch1 is \d+ bytes, more than the limit of \d+ bytes .*; it was not sent"):
-        ensure_publishing_point(params(usp, options={"archiving": True, "title": "t" * 1000}))
+        ensure_publishing_point(params(usp, options={"archiving": True, "title": "t" * 1000}), ExecutionContext())
     assert [entry.method for entry in usp.log()] == ["GET"]
     assert usp.point("ch1").option("archiving") == "false"

@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import base64
-import json
 import threading
 import time
 
 import pytest
 
+from tests.helpers.playbook import task
+
 PP = "mediaops.streaming.usp_publishing_point"
 INFO = "mediaops.streaming.usp_publishing_point_info"
 PURGE = "mediaops.streaming.usp_archive_purge"
 WRITES = ("POST", "PUT", "DELETE")
-
-
-def task(title: str, module: str, /, register: str | None = None, ignore_errors: bool = False, **args) -> str:
-    """One task as YAML (module arguments as a JSON flow mapping, which is YAML)."""
-    lines = [f"- name: {title}", f"  {module}: {json.dumps(args)}"]
-    if register:
-        lines.append(f"  register: {register}")
-    if ignore_errors:
-        lines.append("  ignore_errors: true")
-    return "\n".join(lines) + "\n"
 
 
 def connection(emulator, **extra) -> dict:

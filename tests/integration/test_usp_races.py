@@ -14,7 +14,8 @@ import time
 
 import pytest
 
-from tests.integration.test_usp_modules import PP, WRITES, task
+from tests.helpers.playbook import task
+from tests.integration.test_usp_modules import PP, WRITES
 
 FORKS = 20
 NS = "http://www.w3.org/2001/SMIL20/Language"

@@ -1,7 +1,6 @@
-"""Shared machinery of the stress tests: the integration tests' Ansible runner, and a playbook that can be killed mid-flight.
+"""Shared machinery of the stress tests: the tests' Ansible runner, and a playbook that can be killed mid-flight.
 
-``ansible_run`` (and the clean-up of the temporary collections path) come from
-tests/integration/conftest.py unchanged. What is added here:
+``ansible_run`` comes from tests/helpers unchanged. What is added here:
 
 * :class:`RunningPlaybook`: ``ansible-playbook`` started in its own session,
   stdout on a pseudo-terminal (as an operator's terminal or an AWX job,
@@ -29,10 +28,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.integration.conftest import BIN_DIR, REPO_ROOT, AnsibleResult, AnsibleRunner, _remove_temporary_collections_path, ansible_run
+from tests.helpers.fixtures import ansible_collections_path, ansible_run, scaleengine, usp
+from tests.helpers.playbook import AnsibleResult, AnsibleRunner
 
-# Imported into this conftest, the integration tests' fixtures serve the stress tests too.
-__all__ = ["BIN_DIR", "REPO_ROOT", "_remove_temporary_collections_path", "ansible_run"]
+# Imported into this conftest, the shared fixtures serve the stress tests too.
+__all__ = ["ansible_collections_path", "ansible_run", "scaleengine", "usp"]
 
 # -- killing a playbook and everything it started -------------------------------------
 
@@ -177,8 +177,7 @@ class RunningPlaybook:
 
 def start_playbook(runner: AnsibleRunner, argv: list[str], env: dict | None = None) -> RunningPlaybook:
     """Start ``argv`` (an ansible-playbook command line) as ``runner.run`` would, without waiting for it."""
-    runner.runs += 1
-    results_file = runner.workdir / f"results-{runner.runs}.jsonl"
+    results_file = runner.results_file()
     return RunningPlaybook(argv, runner.workdir, dict(runner.env(env), MEDIAOPS_RESULT_FILE=str(results_file)), results_file)
 
 

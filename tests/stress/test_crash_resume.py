@@ -31,7 +31,8 @@ import pytest
 from tests.emulators.scaleengine import ScaleEngineEmulator
 from tests.emulators.stack import build_stack
 from tests.emulators.usp import server_manifest
-from tests.stress.conftest import BIN_DIR, REPO_ROOT, Answered, Tripwire, start_playbook
+from tests.helpers.playbook import BIN_DIR, REPO_ROOT
+from tests.stress.conftest import Answered, Tripwire, start_playbook
 
 START_TASKS = str(REPO_ROOT / "tests" / "demo" / "restart_start_encoder.yml")
 DESIRED = {"archiving": True, "archive_segment_length": 60, "dvr_window_length": 60}
@@ -269,16 +270,7 @@ def test_killed_after_step_then_rerun_converges(ansible_run, stack, step, record
     at_kill = stack.usp.dump_points()
     gone = sorted(point for point in points if point not in at_kill)
     if step == "delete":
-        assert set(gone) >= TRIP_POINTS
-        # What the run was going to create had already been printed when it was killed between the delete and the create.
-        plan = killed.stdout
-        assert json.dumps("- create it again with the options " + json.dumps(DESIRED)) in plan, plan[-4000:]
-        assert json.dumps("- create it again with the manifest it has now (the same settings)") in plan, plan[-4000:]
-        # ... and so had the settings of the channel that comes back as it was.
-        settings = ", ".join(f"{key}={value}" for key, value in before["ch2"][0].items() if key not in ("creator", "clientManifestRelativePath"))
-        assert json.dumps(f"settings: {settings}") in plan, plan[-4000:]
-        # The whole manifest of the channel that comes back as it was outlived the run on the controller's disk.
-        assert saved_manifest(ansible_run, stack, "ch2").is_file()
+        assert_killed_between_delete_and_create(ansible_run, stack, killed, before, gone)
 
     began_rerun = time.monotonic()
     rerun = ansible_run.run(argv, env=stack.env())
@@ -292,36 +284,57 @@ def test_killed_after_step_then_rerun_converges(ansible_run, stack, step, record
     assert rerun.rc == 0, rerun.output[-6000:]
 
     for host, (point, host_vars) in CHANNELS.items():
-        assert recap(rerun, host)["failed"] == 0
-        head, manifest = manifest_of(stack, point)
-        if "restart_session_options" in host_vars:
-            assert as_strings(host_vars["restart_session_options"]).items() <= head.items(), head
-        else:
-            # Restarted as it was: the whole manifest, head and body, is the one it had before the first run.
-            assert manifest == before[point][1]
-        found = stack.usp.point(point)
-        name = point.rsplit("/", 1)[-1]
-        assert found.state == "started" and found.session is not None
-        assert stack.is_live(name)
-        assert [entry["active"] for entry in stack.red5.dump_registry() if entry["name"] == name] == [True]
-        # The archive holds only what was ingested after the restart began: the old session is gone, the new one is recorded.
-        assert found.archive and all(start >= began * 1_000_000 for start, _end in found.archive), found.archive
-        result = role_result(rerun, host, "Put the result together")["ansible_facts"]["restart_session_result"]
-        assert result["after"]["exists"] is True and result["after"]["state"] == "started"
-        if point in gone:
-            assert result["before"]["exists"] is False
-            assert result["steps"]["stop"] == "skipped: the point did not exist"
-            if "restart_session_options" in host_vars:
-                assert result["steps"]["create"] == "created with the options " + json.dumps(host_vars["restart_session_options"])
-            else:
-                saved = saved_manifest(ansible_run, stack, point)
-                assert result["steps"]["create"] == f"created with the manifest saved at {saved} before an earlier run deleted it"
-        assert not saved_manifest(ansible_run, stack, point).exists()
+        assert_channel_converged(ansible_run, stack, rerun, host, point, host_vars, before=before, began=began, gone=gone)
 
-    # Nothing outside the inventory was touched: the bystander point, its archive, its ScaleEngine stream.
-    assert manifest_of(stack, BYSTANDER) == before[BYSTANDER]
+    assert_bystander_untouched(stack, before[BYSTANDER], bystander_archive_start)
+
+
+def assert_killed_between_delete_and_create(ansible_run, stack, killed, before: dict, gone: list[str]) -> None:
+    assert set(gone) >= TRIP_POINTS
+    # What the run was going to create had already been printed when it was killed between the delete and the create.
+    plan = killed.stdout
+    assert json.dumps("- create it again with the options " + json.dumps(DESIRED)) in plan, plan[-4000:]
+    assert json.dumps("- create it again with the manifest it has now (the same settings)") in plan, plan[-4000:]
+    # ... and so had the settings of the channel that comes back as it was.
+    settings = ", ".join(f"{key}={value}" for key, value in before["ch2"][0].items() if key not in ("creator", "clientManifestRelativePath"))
+    assert json.dumps(f"settings: {settings}") in plan, plan[-4000:]
+    # The whole manifest of the channel that comes back as it was outlived the run on the controller's disk.
+    assert saved_manifest(ansible_run, stack, "ch2").is_file()
+
+
+def assert_channel_converged(ansible_run, stack, rerun, host: str, point: str, host_vars: dict, *, before: dict, began: float, gone: list[str]) -> None:
+    assert recap(rerun, host)["failed"] == 0
+    head, manifest = manifest_of(stack, point)
+    if "restart_session_options" in host_vars:
+        assert as_strings(host_vars["restart_session_options"]).items() <= head.items(), head
+    else:
+        # Restarted as it was: the whole manifest, head and body, is the one it had before the first run.
+        assert manifest == before[point][1]
+    found = stack.usp.point(point)
+    name = point.rsplit("/", 1)[-1]
+    assert found.state == "started" and found.session is not None
+    assert stack.is_live(name)
+    assert [entry["active"] for entry in stack.red5.dump_registry() if entry["name"] == name] == [True]
+    # The archive holds only what was ingested after the restart began: the old session is gone, the new one is recorded.
+    assert found.archive and all(start >= began * 1_000_000 for start, _end in found.archive), found.archive
+    result = role_result(rerun, host, "Put the result together")["ansible_facts"]["restart_session_result"]
+    assert result["after"]["exists"] is True and result["after"]["state"] == "started"
+    if point in gone:
+        assert result["before"]["exists"] is False
+        assert result["steps"]["stop"] == "skipped: the point did not exist"
+        if "restart_session_options" in host_vars:
+            assert result["steps"]["create"] == "created with the options " + json.dumps(host_vars["restart_session_options"])
+        else:
+            saved = saved_manifest(ansible_run, stack, point)
+            assert result["steps"]["create"] == f"created with the manifest saved at {saved} before an earlier run deleted it"
+    assert not saved_manifest(ansible_run, stack, point).exists()
+
+
+def assert_bystander_untouched(stack, manifest_before: tuple[dict, str], archive_start: int) -> None:
+    """Nothing outside the inventory was touched: the bystander point, its archive, its ScaleEngine stream."""
+    assert manifest_of(stack, BYSTANDER) == manifest_before
     keep = stack.usp.point(BYSTANDER)
-    assert keep.state == "started" and keep.archive[0][0] == bystander_archive_start
+    assert keep.state == "started" and keep.archive[0][0] == archive_start
     assert stack.is_live(BYSTANDER)
     assert not [entry for entry in stack.usp.log() if entry.method in ("POST", "PUT", "DELETE") and entry.path.startswith(f"/{BYSTANDER}/")]
     assert BYSTANDER not in {item.get("stream") for item in stack.scaleengine.commands("stream.close")}

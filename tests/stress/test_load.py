@@ -20,10 +20,8 @@ import re
 import time
 from collections import Counter, defaultdict
 
-import pytest
-
-from tests.emulators.scaleengine import API_PATH, DEFAULT_API_KEY, DEFAULT_API_SECRET, DEFAULT_CDN, ScaleEngineEmulator
-from tests.emulators.usp import UspEmulator
+from tests.emulators.scaleengine import API_PATH, DEFAULT_API_KEY, DEFAULT_API_SECRET, DEFAULT_CDN
+from tests.helpers.playbook import task
 
 FORKS = 10
 CHANNELS = [f"channel{index:03d}" for index in range(1, 201)]
@@ -59,13 +57,6 @@ def requests_per_point(emulator) -> dict[str, list[str]]:
     for entry in emulator.log():
         per_point[entry.path.strip("/").split("/")[0]].append(entry.method)
     return dict(per_point)
-
-
-@pytest.fixture
-def usp():
-    emulator = UspEmulator().start()
-    yield emulator
-    emulator.stop()
 
 
 def test_two_hundred_channels_converge_at_the_api_floor(ansible_run, usp, record_property):
@@ -124,21 +115,11 @@ VIEWERS = {"app": "demo-origin", "url": "my_live_stream*"}
 ACTIVE = {"command": "stream.active", "params": {"app": "demo-origin", "inst": "live"}, "read_only": True}
 # Three tasks with the same arguments on every host; the third repeats the first, so
 # the same request text is also sent again after the other command.
-SCALEENGINE_TASKS = f"""\
-- name: Viewers of the live stream
-  mediaops.streaming.scaleengine_viewer_info: {json.dumps(VIEWERS)}
-- name: Active streams
-  mediaops.streaming.scaleengine_command: {json.dumps(ACTIVE)}
-- name: Viewers of the live stream again
-  mediaops.streaming.scaleengine_viewer_info: {json.dumps(VIEWERS)}
-"""
-
-
-@pytest.fixture
-def scaleengine():
-    emulator = ScaleEngineEmulator().start()
-    yield emulator
-    emulator.stop()
+SCALEENGINE_TASKS = (
+    task("Viewers of the live stream", "mediaops.streaming.scaleengine_viewer_info", **VIEWERS)
+    + task("Active streams", "mediaops.streaming.scaleengine_command", **ACTIVE)
+    + task("Viewers of the live stream again", "mediaops.streaming.scaleengine_viewer_info", **VIEWERS)
+)
 
 
 def test_ten_forks_never_reuse_a_scaleengine_signature(ansible_run, scaleengine, record_property):

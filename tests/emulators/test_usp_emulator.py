@@ -1,6 +1,6 @@
 # Copyright: mediaops.streaming contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Tests of the Unified Streaming emulator itself, over real HTTP.
+"""Tests of the Unified Streaming emulator itself, over real HTTP (the ``usp`` fixture is in tests/helpers/fixtures.py).
 
 Every expectation here comes from the Publishing Point API reference (status
 codes, document shapes, purge forms), written out by hand rather than computed
@@ -79,13 +79,6 @@ def only_ranges(response: requests.Response) -> list[tuple[str, str]]:
     assert set(per_track) == {"video", "audio"}
     assert per_track["video"] == per_track["audio"]
     return per_track["video"]
-
-
-@pytest.fixture
-def usp():
-    emulator = UspEmulator().start()
-    yield emulator
-    emulator.stop()
 
 
 @pytest.fixture

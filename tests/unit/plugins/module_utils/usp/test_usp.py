@@ -1,4 +1,4 @@
-"""Pure logic of usp.py: identity validation, purge windows, archive trimming."""
+"""Pure logic of the usp package: identity validation (identity.py), purge windows and archive trimming (archive_purge.py)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,15 @@ import math
 import pytest
 
 from ansible_collections.mediaops.streaming.plugins.module_utils.errors import StreamingError
-from ansible_collections.mediaops.streaming.plugins.module_utils.usp import (
-    PublishingPoint,
+from ansible_collections.mediaops.streaming.plugins.module_utils.usp.archive_purge import (
     archive_in_window,
     parse_duration,
     parse_purge_point,
     parse_time,
-    publishing_point_from_params,
     purge_window_from_params,
     trim_archive,
 )
+from ansible_collections.mediaops.streaming.plugins.module_utils.usp.identity import PublishingPoint, publishing_point_from_params
 
 ARCHIVE = [
     {

@@ -1,6 +1,6 @@
 # Copyright: mediaops.streaming contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Tests for plugins/module_utils/smil.py."""
+"""Tests for plugins/module_utils/usp/smil.py."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from ansible_collections.mediaops.streaming.plugins.module_utils import smil
 from ansible_collections.mediaops.streaming.plugins.module_utils.errors import StreamingError
+from ansible_collections.mediaops.streaming.plugins.module_utils.usp import smil
 
 # The default SMIL file from the USP publishing point API reference (Create).
 REFERENCE_DEFAULT = """<?xml version="1.0" encoding="utf-8"?>
