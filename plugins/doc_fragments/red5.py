@@ -8,10 +8,7 @@ from __future__ import annotations
 class ModuleDocFragment:
     DOCUMENTATION = r"""
 attributes:
-  platform:
-    platforms: all
   action_group:
-    support: full
     membership:
       - mediaops.streaming.red5
 options:

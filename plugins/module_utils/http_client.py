@@ -201,45 +201,57 @@ class HttpClient:
         if repeatable is None:
             repeatable = method in IDEMPOTENT_METHODS
         attempts = 1 + (self.retries if repeatable else 0)
-        shown_url = redact_url(url)
+        timeout = timeout or self.timeout
         for attempt in range(1, attempts + 1):
             kwargs = dict(params=params, data=data, headers=headers, files=files)
             if prepare is not None:
                 kwargs.update(prepare())
             try:
-                with warnings.catch_warnings():
-                    # The one warning about validate_certs=false was given when the client was made.
-                    warnings.simplefilter("ignore", InsecureRequestWarning)
-                    response = self.session.request(method, url, timeout=timeout or self.timeout, verify=self.verify, stream=True, **kwargs)
-                    self._read_body(response, method, url)
-            except requests.exceptions.SSLError as exc:
-                raise StreamingError(
-                    f"TLS certificate verification failed: {_ssl_reason(exc)}",
-                    method=method,
-                    url=url,
-                    advice="Set ca_path to the CA bundle that signed the server certificate (validate_certs=false only for testing)",
-                ) from exc
+                response = self._send(method, url, timeout, kwargs)
             except requests.exceptions.RequestException as exc:
-                reason = self._describe_transport_error(exc, timeout or self.timeout)
+                reason = self._describe_transport_error(exc, timeout)
                 if is_connect_failure(exc) or not repeatable or attempt == attempts:
-                    advice = None
-                    if not repeatable and not is_connect_failure(exc):
-                        advice = "The request was not repeated because it is not safe to repeat; check the server's state before running the task again"
-                    raise StreamingError(f"request failed: {reason}", method=method, url=url, advice=advice) from exc
-                delay = backoff_delay(attempt)
-                self.warn(f"{method} {shown_url}: {reason}; retrying in {delay:.1f}s (retry {attempt} of {attempts - 1})")
-                time.sleep(delay)
+                    raise self._transport_error(exc, reason, method, url, repeatable) from exc
+                self._wait_before_retry(f"{method} {redact_url(url)}: {reason}", attempt, attempts)
                 continue
             if response.status_code in RETRY_STATUSES and repeatable and attempt < attempts:
-                delay = backoff_delay(attempt, parse_retry_after(response.headers.get("Retry-After")))
-                self.warn(f"{method} {shown_url} returned HTTP {response.status_code}; retrying in {delay:.1f}s (retry {attempt} of {attempts - 1})")
-                time.sleep(delay)
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                self._wait_before_retry(f"{method} {redact_url(url)} returned HTTP {response.status_code}", attempt, attempts, retry_after)
                 continue
             # How many times the request was sent: a 404 to the repeat of a
             # DELETE whose first answer was lost means "deleted", not "missing".
             response.attempts = attempt
             return response
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    def _send(self, method, url, timeout, kwargs):
+        """One attempt: the request sent and its whole body read; a TLS failure raised as the collection's error."""
+        try:
+            with warnings.catch_warnings():
+                # The one warning about validate_certs=false was given when the client was made.
+                warnings.simplefilter("ignore", InsecureRequestWarning)
+                response = self.session.request(method, url, timeout=timeout, verify=self.verify, stream=True, **kwargs)
+                self._read_body(response, method, url)
+        except requests.exceptions.SSLError as exc:
+            raise StreamingError(
+                f"TLS certificate verification failed: {_ssl_reason(exc)}",
+                method=method,
+                url=url,
+                advice="Set ca_path to the CA bundle that signed the server certificate (validate_certs=false only for testing)",
+            ) from exc
+        return response
+
+    @staticmethod
+    def _transport_error(exc, reason, method, url, repeatable) -> StreamingError:
+        advice = None
+        if not repeatable and not is_connect_failure(exc):
+            advice = "The request was not repeated because it is not safe to repeat; check the server's state before running the task again"
+        return StreamingError(f"request failed: {reason}", method=method, url=url, advice=advice)
+
+    def _wait_before_retry(self, what, attempt, attempts, retry_after=None) -> None:
+        delay = backoff_delay(attempt, retry_after)
+        self.warn(f"{what}; retrying in {delay:.1f}s (retry {attempt} of {attempts - 1})")
+        time.sleep(delay)
 
     def _read_body(self, response, method, url) -> None:
         """Read the whole body now, refusing more than ``max_response_bytes``.

@@ -18,15 +18,10 @@ description:
   - Never changes anything.
 author: mediaops.streaming contributors (@mediaops)
 extends_documentation_fragment:
+  - mediaops.streaming.attributes
+  - mediaops.streaming.attributes.info_module
   - mediaops.streaming.red5
   - mediaops.streaming.connection
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: N/A
 options:
   name:
     description:
@@ -237,11 +232,7 @@ from ansible_collections.mediaops.streaming.plugins.module_utils.runner import r
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=args.STREAM_INFO_SPEC,
-        mutually_exclusive=args.STREAM_INFO_MUTUALLY_EXCLUSIVE,
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(supports_check_mode=True, **args.STREAM_INFO_MODULE_KWARGS)
     run_module(module, read_stream_info)
 
 

@@ -17,10 +17,9 @@ description:
   - Needs O(access_token).
 author: mediaops.streaming contributors (@mediaops)
 extends_documentation_fragment:
+  - mediaops.streaming.attributes
   - mediaops.streaming.red5
   - mediaops.streaming.connection
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
 attributes:
   check_mode:
     support: full
@@ -123,7 +122,7 @@ from ansible_collections.mediaops.streaming.plugins.module_utils.runner import r
 
 
 def main():
-    module = AnsibleModule(argument_spec=args.STREAM_REGISTRY_SPEC, supports_check_mode=True)
+    module = AnsibleModule(supports_check_mode=True, **args.STREAM_REGISTRY_MODULE_KWARGS)
     run_module(module, clear_stream_registry)
 
 

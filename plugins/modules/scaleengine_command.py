@@ -22,10 +22,9 @@ description:
     the task again.
 author: mediaops.streaming contributors (@mediaops)
 extends_documentation_fragment:
+  - mediaops.streaming.attributes
   - mediaops.streaming.scaleengine
   - mediaops.streaming.connection
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
 attributes:
   check_mode:
     support: full
@@ -128,10 +127,7 @@ from ansible_collections.mediaops.streaming.plugins.module_utils.scaleengine.com
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=args.COMMAND_SPEC,
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(supports_check_mode=True, **args.COMMAND_MODULE_KWARGS)
     run_module(module, run_command)
 
 

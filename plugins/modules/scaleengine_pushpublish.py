@@ -21,10 +21,9 @@ description:
   - In check mode only the read commands are sent.
 author: mediaops.streaming contributors (@mediaops)
 extends_documentation_fragment:
+  - mediaops.streaming.attributes
   - mediaops.streaming.scaleengine
   - mediaops.streaming.connection
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
 attributes:
   check_mode:
     support: full
@@ -140,13 +139,7 @@ from ansible_collections.mediaops.streaming.plugins.module_utils.scaleengine.pus
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=args.PUSHPUBLISH_SPEC,
-        required_one_of=args.PUSHPUBLISH_REQUIRED_ONE_OF,
-        required_by=args.PUSHPUBLISH_REQUIRED_BY,
-        required_together=args.PUSHPUBLISH_REQUIRED_TOGETHER,
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(supports_check_mode=True, **args.PUSHPUBLISH_MODULE_KWARGS)
     run_module(module, disconnect_pushpublish)
 
 

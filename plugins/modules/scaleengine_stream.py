@@ -17,10 +17,9 @@ description:
   - In check mode only the read commands are sent; C(stream.close) is not.
 author: mediaops.streaming contributors (@mediaops)
 extends_documentation_fragment:
+  - mediaops.streaming.attributes
   - mediaops.streaming.scaleengine
   - mediaops.streaming.connection
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
 attributes:
   check_mode:
     support: full
@@ -132,12 +131,7 @@ from ansible_collections.mediaops.streaming.plugins.module_utils.scaleengine.str
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=args.STREAM_SPEC,
-        mutually_exclusive=args.STREAM_MUTUALLY_EXCLUSIVE,
-        required_one_of=args.STREAM_REQUIRED_ONE_OF,
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(supports_check_mode=True, **args.STREAM_MODULE_KWARGS)
     run_module(module, close_stream)
 
 

@@ -17,10 +17,9 @@ description:
     is not a list of records, fails the task with a message that says what is wrong.
 author: mediaops.streaming contributors (@mediaops)
 extends_documentation_fragment:
+  - mediaops.streaming.attributes
   - mediaops.streaming.scaleengine
   - mediaops.streaming.connection
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
 attributes:
   check_mode:
     support: full
@@ -117,10 +116,7 @@ from ansible_collections.mediaops.streaming.plugins.module_utils.scaleengine.vie
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=args.VIEWER_INFO_SPEC,
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(supports_check_mode=True, **args.VIEWER_INFO_MODULE_KWARGS)
     run_module(module, viewer_info)
 
 

@@ -17,10 +17,9 @@ description:
   - Purges of long archives take many minutes, so O(timeout) defaults to 1800 seconds here.
 author: mediaops.streaming contributors (@mediaops)
 extends_documentation_fragment:
+  - mediaops.streaming.attributes
   - mediaops.streaming.usp
   - mediaops.streaming.connection
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
 attributes:
   check_mode:
     support: full
@@ -127,14 +126,7 @@ from ansible_collections.mediaops.streaming.plugins.module_utils.usp.archive_pur
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=args.ARCHIVE_PURGE_SPEC,
-        mutually_exclusive=args.ARCHIVE_PURGE_MUTUALLY_EXCLUSIVE,
-        required_one_of=args.ARCHIVE_PURGE_REQUIRED_ONE_OF,
-        required_together=args.ARCHIVE_PURGE_REQUIRED_TOGETHER,
-        required_if=args.ARCHIVE_PURGE_REQUIRED_IF,
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(supports_check_mode=True, **args.ARCHIVE_PURGE_MODULE_KWARGS)
     run_module(module, purge_archive, requires=("requests", "lxml"))
 
 

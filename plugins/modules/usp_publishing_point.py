@@ -32,10 +32,9 @@ description:
     running it again is safe.
 author: mediaops.streaming contributors (@mediaops)
 extends_documentation_fragment:
+  - mediaops.streaming.attributes
   - mediaops.streaming.usp
   - mediaops.streaming.connection
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
 attributes:
   check_mode:
     support: full
@@ -194,11 +193,7 @@ from ansible_collections.mediaops.streaming.plugins.module_utils.usp.publishing_
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=args.PUBLISHING_POINT_SPEC,
-        mutually_exclusive=args.PUBLISHING_POINT_MUTUALLY_EXCLUSIVE,
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(supports_check_mode=True, **args.PUBLISHING_POINT_MODULE_KWARGS)
     run_module(module, ensure_publishing_point, requires=("requests", "lxml"))
 
 

@@ -16,15 +16,10 @@ description:
   - With O(wait_for), polls the state until the point reaches one of the given states, and fails clearly on timeout.
 author: mediaops.streaming contributors (@mediaops)
 extends_documentation_fragment:
+  - mediaops.streaming.attributes
+  - mediaops.streaming.attributes.info_module
   - mediaops.streaming.usp
   - mediaops.streaming.connection
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: N/A
 options:
   gather:
     description:
@@ -194,11 +189,7 @@ from ansible_collections.mediaops.streaming.plugins.module_utils.usp.info import
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=args.INFO_SPEC,
-        required_one_of=args.INFO_REQUIRED_ONE_OF,
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(supports_check_mode=True, **args.INFO_MODULE_KWARGS)
     run_module(module, read_publishing_point_info, requires=("requests", "lxml"))
 
 

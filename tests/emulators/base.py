@@ -165,6 +165,25 @@ class Emulator:
     def control(self, action: str, payload: dict) -> Response:
         return Response.json({"error": f"unknown control action {action!r}"}, status=404)
 
+    def _json_control(
+        self, actions: dict, action: str, payload, *, emulator_error: type[Exception], bad_request: tuple[type[Exception], ...], bad_prefix: str = ""
+    ) -> Response:
+        """Answer a control ``action`` from ``actions`` (name -> function of the JSON payload returning JSON data).
+
+        ``emulator_error`` (with a ``status``) is answered with its status; ``bad_request`` errors
+        (unknown or badly typed arguments) with 400 and ``bad_prefix`` before their message.
+        """
+        if action not in actions:
+            return Emulator.control(self, action, payload)
+        if not isinstance(payload, dict):
+            return Response.json({"error": "the control body must be a JSON object"}, status=400)
+        try:
+            return Response.json(actions[action](payload))
+        except emulator_error as exc:
+            return Response.json({"error": str(exc)}, status=exc.status)
+        except bad_request as exc:
+            return Response.json({"error": f"{bad_prefix}{exc}"}, status=400)
+
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
         """Add emulator-specific command-line options (see :func:`run_cli`)."""
@@ -205,14 +224,21 @@ class Emulator:
             self.faults.clear()
 
     def _take_fault(self, request: Request) -> Fault | None:
+        return self._take_match(self.faults, request)
+
+    def _take_match(self, entries: list, request: Request):
+        """The first of ``entries`` (faults, interferences: ``matches(request)`` and a ``count``) that matches ``request``.
+
+        Taking it uses one of its ``count``; the last use removes it from ``entries``.
+        """
         with self.lock:
-            for fault in self.faults:
-                if fault.matches(request):
-                    if fault.count is not None:
-                        fault.count -= 1
-                        if fault.count <= 0:
-                            self.faults.remove(fault)
-                    return fault
+            for entry in entries:
+                if entry.matches(request):
+                    if entry.count is not None:
+                        entry.count -= 1
+                        if entry.count <= 0:
+                            entries.remove(entry)
+                    return entry
         return None
 
     # -- lifecycle -------------------------------------------------------
@@ -453,12 +479,16 @@ def run_cli(emulator_class: type[Emulator], argv: list[str] | None = None) -> in
     emulator = emulator_class.from_args(args)
     emulator.start(ports={name: getattr(args, f"{name}_port") for name in emulator.listeners}, host=args.host)
     print(json.dumps(emulator.urls()), flush=True)
+    return serve_until_signalled(emulator.stop)
 
+
+def serve_until_signalled(stop) -> int:
+    """Wait for SIGINT or SIGTERM, then call ``stop()``; the exit status of a command that ran until it was stopped."""
     stopped = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_signal_args: stopped.set())
     stopped.wait()
-    emulator.stop()
+    stop()
     return 0
 
 

@@ -55,7 +55,7 @@ import re
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from urllib.parse import unquote
 
 from tests.emulators.base import Emulator, Request, Response, run_cli
@@ -89,16 +89,7 @@ class Broadcast:
     edges: dict[str, dict] = field(default_factory=dict)  # address -> {"region", "subscribers"}
 
     def as_dict(self) -> dict:
-        return {
-            "scope": self.scope,
-            "name": self.name,
-            "origin": self.origin,
-            "region": self.region,
-            "start_time": self.start_time,
-            "subscribers": self.subscribers,
-            "active": self.active,
-            "edges": copy.deepcopy(self.edges),
-        }
+        return asdict(self)  # a deep copy: the caller may change it
 
 
 def error_body(message: str, status: int) -> Response:
@@ -292,16 +283,9 @@ class Red5Emulator(Emulator):
             "registry": lambda args: self.dump_registry(),
             "reset": lambda args: self.reset() or {"reset": True},
         }
-        if action not in actions:
-            return super().control(action, payload)
-        if not isinstance(payload, dict):
-            return Response.json({"error": "the control body must be a JSON object"}, status=400)
-        try:
-            return Response.json(actions[action](payload))
-        except Red5Error as exc:
-            return Response.json({"error": str(exc)}, status=exc.status)
-        except (TypeError, KeyError, ValueError) as exc:
-            return Response.json({"error": f"bad control request: {exc}"}, status=400)
+        return self._json_control(
+            actions, action, payload, emulator_error=Red5Error, bad_request=(TypeError, KeyError, ValueError), bad_prefix="bad control request: "
+        )
 
     # -- the API ---------------------------------------------------------------------
 

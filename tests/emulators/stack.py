@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import signal
 import sys
 import threading
 import time
@@ -39,6 +38,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from xml.sax.saxutils import quoteattr
 
+from tests.emulators.base import serve_until_signalled
 from tests.emulators.red5 import Red5Emulator
 from tests.emulators.scaleengine import API_PATH, DEFAULT_API_KEY, DEFAULT_API_SECRET, DEFAULT_CDN, ScaleEngineEmulator
 from tests.emulators.usp import UspEmulator
@@ -333,13 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         host=args.host,
     )
     print(json.dumps(dict(stack.urls(), channels=names)), flush=True)
-
-    stopped = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_signal_args: stopped.set())
-    stopped.wait()
-    stack.stop()
-    return 0
+    return serve_until_signalled(stack.stop)
 
 
 if __name__ == "__main__":

@@ -25,34 +25,16 @@ import requests
 from lxml import etree
 
 from tests.emulators.usp import UspEmulator, UspEmulatorError
+from tests.helpers.smil_samples import default_manifest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NS = {"s": "http://www.w3.org/2001/SMIL20/Language"}
 TIMEOUT = 10
 
-# The reference's default SMIL (mp4split -o channel00.isml), with archiving on.
-DEFAULT_SMIL = """<?xml version="1.0" encoding="utf-8"?>
-<!-- Created with Unified Streaming Platform (version=1.12.9) -->
-<smil xmlns="http://www.w3.org/2001/SMIL20/Language">
-<head>
-<meta name="clientManifestRelativePath" content="{name}.ismc" />
-<meta name="creator" content="Unified Streaming Platform (USP)" />
-<meta name="lookahead_fragments" content="2" />
-<meta name="dvr_window_length" content="30" />
-<meta name="archive_cmaf" content="false" />
-<meta name="archive_segment_length" content="0" />
-<meta name="archiving" content="{archiving}" />
-</head>
-<body>
-<switch>
-</switch>
-</body>
-</smil>
-"""
-
 
 def smil(name: str = "ch1", archiving: str = "true") -> bytes:
-    return DEFAULT_SMIL.format(name=name, archiving=archiving).encode("utf-8")
+    """The reference's default SMIL (mp4split -o <name>.isml), with archiving on."""
+    return default_manifest(name, archiving).encode("utf-8")
 
 
 def parse(response: requests.Response) -> etree._Element:
@@ -275,22 +257,17 @@ def test_put_replaces_the_head_and_ignores_the_body(api):
     assert root.find("s:body/s:switch", NS) is not None
 
 
-@pytest.mark.parametrize("state", ["idle", "starting", "stopped"])
-def test_delete_is_allowed_when_idle_starting_or_stopped(usp, api, state):
+@pytest.mark.parametrize(
+    ("state", "delete_status", "then_get_status"),
+    # allowed when idle, starting or stopped; 403 (and the point stays) when started or stopping
+    [("idle", 200, 404), ("starting", 200, 404), ("stopped", 200, 404), ("started", 403, 200), ("stopping", 403, 200)],
+)
+def test_delete_depends_on_the_state(usp, api, state, delete_status, then_get_status):
     create(api)
     usp.set_state("ch1", state)
     response = requests.delete(f"{api}/ch1/ch1.isml", timeout=TIMEOUT)
-    assert response.status_code == 200
-    assert requests.get(f"{api}/ch1/ch1.isml", timeout=TIMEOUT).status_code == 404
-
-
-@pytest.mark.parametrize("state", ["started", "stopping"])
-def test_delete_is_403_when_started_or_stopping(usp, api, state):
-    create(api)
-    usp.set_state("ch1", state)
-    response = requests.delete(f"{api}/ch1/ch1.isml", timeout=TIMEOUT)
-    assert response.status_code == 403
-    assert requests.get(f"{api}/ch1/ch1.isml", timeout=TIMEOUT).status_code == 200
+    assert response.status_code == delete_status
+    assert requests.get(f"{api}/ch1/ch1.isml", timeout=TIMEOUT).status_code == then_get_status
 
 
 def test_delete_removes_archive_and_subdirectories_and_recreate_is_idle(usp, api, origin):
@@ -523,30 +500,35 @@ def test_purge_all_with_t_0(usp, api, origin):
     assert archive(origin).status_code == 204
 
 
-def test_purge_keeps_the_latest_duration(usp, api, origin):
+@pytest.mark.parametrize(
+    ("t", "ranges_left", "then_t", "then_count"),
+    [
+        pytest.param(
+            "00:15:00",
+            [("1970-01-01T13:25:00.000000Z", "1970-01-01T13:26:00.000000Z"), ("1970-01-01T13:30:00.000000Z", "1970-01-01T13:40:00.000000Z")],
+            "48:00:00",  # hours above 24: keeps everything
+            2,
+            id="keeps-the-latest-duration",
+        ),
+        pytest.param(
+            "13:20:00-13:22:30",  # offset 13:20:00 is 1970-01-01T13:20:00Z: cut the middle of the first range
+            [
+                ("1970-01-01T13:16:00.000000Z", "1970-01-01T13:20:00.000000Z"),
+                ("1970-01-01T13:22:30.000000Z", "1970-01-01T13:26:00.000000Z"),
+                ("1970-01-01T13:30:00.000000Z", "1970-01-01T13:40:00.000000Z"),
+            ],
+            "00:00:00-00:02:30",  # the reference's "first 2.5 minutes" example removes nothing here: the timeline starts at 13:16
+            3,
+            id="range-of-offsets-on-the-timeline",
+        ),
+    ],
+)
+def test_purge_then_purge_again(usp, api, origin, t, ranges_left, then_t, then_count):
     archived_point(usp, api)
-    assert purge(origin, "00:15:00").status_code == 200
-    assert only_ranges(archive(origin)) == [
-        ("1970-01-01T13:25:00.000000Z", "1970-01-01T13:26:00.000000Z"),
-        ("1970-01-01T13:30:00.000000Z", "1970-01-01T13:40:00.000000Z"),
-    ]
-    # hours above 24: keeps everything
-    assert purge(origin, "48:00:00").status_code == 200
-    assert len(only_ranges(archive(origin))) == 2
-
-
-def test_purge_a_range_of_offsets_on_the_timeline(usp, api, origin):
-    archived_point(usp, api)
-    # offset 13:20:00 is 1970-01-01T13:20:00Z: cut the middle of the first range
-    assert purge(origin, "13:20:00-13:22:30").status_code == 200
-    assert only_ranges(archive(origin)) == [
-        ("1970-01-01T13:16:00.000000Z", "1970-01-01T13:20:00.000000Z"),
-        ("1970-01-01T13:22:30.000000Z", "1970-01-01T13:26:00.000000Z"),
-        ("1970-01-01T13:30:00.000000Z", "1970-01-01T13:40:00.000000Z"),
-    ]
-    # the reference's "first 2.5 minutes" example removes nothing here: the timeline starts at 13:16
-    assert purge(origin, "00:00:00-00:02:30").status_code == 200
-    assert len(only_ranges(archive(origin))) == 3
+    assert purge(origin, t).status_code == 200
+    assert only_ranges(archive(origin)) == ranges_left
+    assert purge(origin, then_t).status_code == 200
+    assert len(only_ranges(archive(origin))) == then_count
 
 
 def test_purge_of_an_empty_range_changes_nothing(usp, api, origin):

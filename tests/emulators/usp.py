@@ -291,16 +291,8 @@ class Track:
     end_us: int = 0  # end of the track's media timeline: the statistics "duration"
 
     def as_dict(self) -> dict:
-        return {
-            "type": self.type,
-            "track_id": self.track_id,
-            "track_name": self.track_name,
-            "src": self.src,
-            "system_bitrate": self.system_bitrate,
-            "state": self.state,
-            "updated": iso(self.updated_us),
-            "duration": self.end_us * TICKS_PER_US,
-        }
+        shown_as_they_are = ("type", "track_id", "track_name", "src", "system_bitrate", "state")
+        return {name: getattr(self, name) for name in shown_as_they_are} | {"updated": iso(self.updated_us), "duration": self.end_us * TICKS_PER_US}
 
 
 @dataclass(eq=False)
@@ -615,15 +607,7 @@ class UspEmulator(Emulator):
         gate.released_together = True
 
     def _interference_for(self, request: Request):
-        with self.lock:
-            for interference in self.interferences:
-                if interference.matches(request):
-                    if interference.count is not None:
-                        interference.count -= 1
-                        if interference.count <= 0:
-                            self.interferences.remove(interference)
-                    return interference
-        return None
+        return self._take_match(self.interferences, request)
 
     def dump_points(self) -> dict:
         with self.lock:
@@ -807,16 +791,7 @@ class UspEmulator(Emulator):
             "reset": lambda args: self.reset(**args) or {"reset": True},
             "points": lambda args: self.dump_points(**args),
         }
-        if action not in actions:
-            return super().control(action, payload)
-        if not isinstance(payload, dict):
-            return Response.json({"error": "the control body must be a JSON object"}, status=400)
-        try:
-            return Response.json(actions[action](payload))
-        except UspEmulatorError as exc:
-            return Response.json({"error": str(exc)}, status=exc.status)
-        except (TypeError, ValueError) as exc:  # unknown or badly typed arguments
-            return Response.json({"error": str(exc)}, status=400)
+        return self._json_control(actions, action, payload, emulator_error=UspEmulatorError, bad_request=(TypeError, ValueError))
 
     # -- HTTP --------------------------------------------------------------------
 

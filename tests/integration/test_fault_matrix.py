@@ -107,6 +107,8 @@ def free_port() -> int:
 # -- rows ------------------------------------------------------------------------------------
 
 USP_SMIL_FAULTS_TOLERATED = {"wrong content type": "ok"}  # the body is SMIL and is parsed strictly, whatever the label
+USP_ANSWER_UNUSED = {"malformed body": "ok", "HTML page, 200": "ok", "wrong content type": "ok"}  # an answer whose body the module does not read
+ARCHIVING_30 = {"archiving": True, "dvr_window_length": 30}  # the options of usp_with_point's point
 
 
 def usp_with_point(name: str = "ch1", archived: bool = False) -> UspEmulator:
@@ -126,6 +128,28 @@ def usp_with_point(name: str = "ch1", archived: bool = False) -> UspEmulator:
 
 def usp_connection(emulator) -> dict:
     return {"api_url": emulator.url("api"), "origin_url": emulator.url("origin")}
+
+
+def usp_row(
+    label: str, module: str, target: dict, outcome: dict = USP_SMIL_FAULTS_TOLERATED, make=None, archived: bool = False, repeatable: bool = True, **module_args
+) -> Row:
+    """A USP row on the point ch1 (made by ``usp_with_point`` unless ``make`` is given).
+
+    The failure message names the URL of the listener ``target`` aims at (with
+    no listener, either one). The archive purge gets only the origin URL.
+    """
+    listener = target.get("listener")
+    connection = (lambda emulator: {"origin_url": emulator.url("origin")}) if module == "archive_purge" else usp_connection
+    return Row(
+        label,
+        f"mediaops.streaming.usp_{module}",
+        make or (lambda: usp_with_point("ch1", archived=archived)),
+        lambda emulator: dict(connection(emulator), name="ch1", **module_args),
+        target,
+        repeatable,
+        outcome,
+        url=(lambda emulator: emulator.url(listener)) if listener else (lambda _emulator: "127.0.0.1:"),
+    )
 
 
 def scaleengine_emulator() -> ScaleEngineEmulator:
@@ -167,64 +191,36 @@ def red5_connection(emulator) -> dict:
 
 
 ROWS = (
-    Row(
-        "usp_publishing_point: unchanged (faults on the read)",
-        "mediaops.streaming.usp_publishing_point",
-        lambda: usp_with_point("ch1"),
-        lambda emulator: dict(usp_connection(emulator), name="ch1", options={"archiving": True, "dvr_window_length": 30}),
-        {"method": "GET", "listener": "api"},
-        outcome=USP_SMIL_FAULTS_TOLERATED,
-        url=lambda emulator: emulator.url("api"),
-    ),
-    Row(
+    usp_row("usp_publishing_point: unchanged (faults on the read)", "publishing_point", {"method": "GET", "listener": "api"}, options=ARCHIVING_30),
+    usp_row(
         "usp_publishing_point: create (faults on the POST)",
-        "mediaops.streaming.usp_publishing_point",
-        lambda: UspEmulator().start(),
-        lambda emulator: dict(usp_connection(emulator), name="ch1", options={"archiving": True}),
+        "publishing_point",
         {"method": "POST", "listener": "api"},
+        make=lambda: UspEmulator().start(),
         repeatable=False,
         # A body cut short after the server created the point: the module reads
         # the point back instead of sending the POST again, and finds it made.
         # A proxy's page with status 200 is not the 201 of a create: nothing was created.
         outcome={"reset mid-answer": "ok", "truncated body": "ok", "malformed body": "ok", "wrong content type": "ok"},
-        url=lambda emulator: emulator.url("api"),
+        options={"archiving": True},
     ),
-    Row(
+    usp_row(
         "usp_publishing_point: update (faults on the PUT)",
-        "mediaops.streaming.usp_publishing_point",
-        lambda: usp_with_point("ch1"),
-        lambda emulator: dict(usp_connection(emulator), name="ch1", options={"archiving": True, "dvr_window_length": 60}),
+        "publishing_point",
         {"method": "PUT", "listener": "api"},
-        outcome={"malformed body": "ok", "HTML page, 200": "ok", "wrong content type": "ok"},
-        url=lambda emulator: emulator.url("api"),
+        outcome=USP_ANSWER_UNUSED,
+        options={"archiving": True, "dvr_window_length": 60},
     ),
-    Row(
-        "usp_publishing_point_info: everything",
-        "mediaops.streaming.usp_publishing_point_info",
-        lambda: usp_with_point("ch1", archived=True),
-        lambda emulator: dict(usp_connection(emulator), name="ch1"),
-        {"method": "GET"},
-        outcome=USP_SMIL_FAULTS_TOLERATED,
-        url=lambda emulator: "127.0.0.1:",
-    ),
-    Row(
-        "usp_archive_purge: all (faults on the archive read)",
-        "mediaops.streaming.usp_archive_purge",
-        lambda: usp_with_point("ch1", archived=True),
-        lambda emulator: {"origin_url": emulator.url("origin"), "name": "ch1", "all": True},
-        {"method": "GET", "listener": "origin"},
-        outcome=USP_SMIL_FAULTS_TOLERATED,
-        url=lambda emulator: emulator.url("origin"),
-    ),
-    Row(
+    usp_row("usp_publishing_point_info: everything", "publishing_point_info", {"method": "GET"}, archived=True),
+    usp_row("usp_archive_purge: all (faults on the archive read)", "archive_purge", {"method": "GET", "listener": "origin"}, archived=True, all=True),
+    # The purge answer carries no body the module needs.
+    usp_row(
         "usp_archive_purge: all (faults on the purge POST)",
-        "mediaops.streaming.usp_archive_purge",
-        lambda: usp_with_point("ch1", archived=True),
-        lambda emulator: {"origin_url": emulator.url("origin"), "name": "ch1", "all": True},
+        "archive_purge",
         {"method": "POST", "listener": "origin"},
-        # The purge answer carries no body the module needs.
-        outcome={"malformed body": "ok", "HTML page, 200": "ok", "wrong content type": "ok"},
-        url=lambda emulator: emulator.url("origin"),
+        outcome=USP_ANSWER_UNUSED,
+        archived=True,
+        all=True,
     ),
     scaleengine_row("scaleengine_stream: close (faults on stream.details)", "stream", {"method": "POST", "match": r"stream\.details"}, **LIVE_STREAM),
     scaleengine_row("scaleengine_stream: close (faults on stream.close)", "stream", {"method": "POST", "match": r"stream\.close"}, **LIVE_STREAM),

@@ -183,8 +183,34 @@ RECORD = {"app": "demo-origin", "video_url": "sestore3/username/path/filename.mp
 HUGE_VIEWERS = '{"status":"success","data":[' + ",".join([json.dumps(RECORD)] * (HUGE // len(json.dumps(RECORD)) + 1)) + "]}"
 READ_ACTIVE = dict(command="stream.active", params={"app": "demo-origin", "inst": "live"}, read_only=True)
 
+
+def viewers_answered(name: str, body: str | dict, **expected) -> Case:
+    """scaleengine_viewer_info for demo-origin, its viewer.live answered with ``body``."""
+    return Case(name, VIEWERS, {"app": "demo-origin"}, (answer("viewer.live", body),), **expected)
+
+
+def read_active_answered(name: str, body: str | dict, **expected) -> Case:
+    """scaleengine_command running stream.active read only, answered with ``body``."""
+    return Case(name, COMMAND, READ_ACTIVE, (answer("stream.active", body),), **expected)
+
+
+def details_answered(name: str, module: str, args: dict, data, **expected) -> Case:
+    """``module`` with ``args``, its stream.details answered with success and ``data``."""
+    return Case(name, module, args, (answer("stream.details", {"status": "success", "data": data}),), **expected)
+
+
+def sessions_answered(name: str, entry_name: str, pushpublish, **expected) -> Case:
+    """scaleengine_pushpublish on my_live_stream, the stream's details answered with these ``pushpublish`` sessions."""
+    return details_answered(name, PUSH, dict(STREAM_ARGS, entry_name=entry_name), dict(DETAILS, pushpublish=pushpublish), **expected)
+
+
+def close_answered(name: str, body: dict, **expected) -> Case:
+    """scaleengine_stream closing my_live_stream (stream.details and stream.close sent), stream.close answered with ``body``."""
+    return Case(name, STREAM, STREAM_ARGS, (answer("stream.close", body),), sent=2, **expected)
+
+
 SCALEENGINE_ANSWERS = (
-    Case("an answer over 8 MiB", VIEWERS, {"app": "demo-origin"}, (answer("viewer.live", HUGE_VIEWERS),), says=("larger than 8 MiB", "viewer.live")),
+    viewers_answered("an answer over 8 MiB", HUGE_VIEWERS, says=("larger than 8 MiB", "viewer.live")),
     Case(
         "nesting 100000 levels deep",
         STREAM,
@@ -193,36 +219,28 @@ SCALEENGINE_ANSWERS = (
         says=("more than 32 levels deep", "stream.details"),
         sent=1,
     ),
-    Case(
-        "nesting 33 levels deep",
-        COMMAND,
-        READ_ACTIVE,
-        (answer("stream.active", '{"status":"success","data":' + nested_list(32) + "}"),),
-        says=("more than 32 levels deep",),
-    ),
-    Case(
+    read_active_answered("nesting 33 levels deep", '{"status":"success","data":' + nested_list(32) + "}", says=("more than 32 levels deep",)),
+    read_active_answered(
         "nesting 32 levels deep is returned whole",
-        COMMAND,
-        READ_ACTIVE,
-        (answer("stream.active", '{"status":"success","data":' + nested_list(31) + "}"),),
+        '{"status":"success","data":' + nested_list(31) + "}",
         outcome="ok",
         check=lambda result, _emulator: _expect(depth_of(result["response"]["data"]) == 31, f"the response lost levels: {result['response']}"),
     ),
-    Case("a list instead of an object", VIEWERS, {"app": "demo-origin"}, (answer("viewer.live", '[{"status":"success"}]'),), says=("not a JSON object",)),
-    Case(
+    viewers_answered("a list instead of an object", '[{"status":"success"}]', says=("not a JSON object",)),
+    details_answered(
         "data is text: not taken for 'not live'",
         STREAM,
         STREAM_ARGS,
-        (answer("stream.details", {"status": "success", "data": "live"}),),
+        "live",
         says=('"data" is the string "live", not a list or an object', "stream.details"),
         sent=1,
     ),
-    Case("data is a number", VIEWERS, {"app": "demo-origin"}, (answer("viewer.live", {"status": "success", "data": 42}),), says=('"data" is the number 42',)),
-    Case(
+    viewers_answered("data is a number", {"status": "success", "data": 42}, says=('"data" is the number 42',)),
+    details_answered(
         "data null: documented as not live",
         STREAM,
         STREAM_ARGS,
-        (answer("stream.details", {"status": "success", "data": None}),),
+        None,
         outcome="ok",
         sent=1,
         check=lambda result, _emulator: _expect(result["changed"] is False and result["stream"] is None, f"not reported as not live: {result}"),
@@ -244,56 +262,36 @@ SCALEENGINE_ANSWERS = (
         sent=2,
         check=lambda result, emulator: _expect(result["changed"] is True and not emulator.streams, f"the stream was not closed: {result}"),
     ),
-    Case("status is a list", VIEWERS, {"app": "demo-origin"}, (answer("viewer.live", {"status": ["success"], "data": []}),), says=('"status" is a list',)),
-    Case(
-        "code is an object",
-        VIEWERS,
-        {"app": "demo-origin"},
-        (answer("viewer.live", {"status": "failure", "code": {"n": 3}, "message": "x"}),),
-        says=('"code" is an object',),
-    ),
-    Case("code is a boolean", VIEWERS, {"app": "demo-origin"}, (answer("viewer.live", {"status": "failure", "code": True}),), says=("the boolean true",)),
-    Case("neither status nor code", VIEWERS, {"app": "demo-origin"}, (answer("viewer.live", {"data": []}),), says=('neither "status" nor "code"',)),
-    Case(
+    viewers_answered("status is a list", {"status": ["success"], "data": []}, says=('"status" is a list',)),
+    viewers_answered("code is an object", {"status": "failure", "code": {"n": 3}, "message": "x"}, says=('"code" is an object',)),
+    viewers_answered("code is a boolean", {"status": "failure", "code": True}, says=("the boolean true",)),
+    viewers_answered("neither status nor code", {"data": []}, says=('neither "status" nor "code"',)),
+    viewers_answered(
         "message is an object: shown as text",
-        VIEWERS,
-        {"app": "demo-origin"},
-        (answer("viewer.live", {"status": "failure", "code": "0004", "message": {"error": "db down"}}),),
+        {"status": "failure", "code": "0004", "message": {"error": "db down"}},
         says=('failed: {"error":"db down"} (code 0004)', "try again later"),
     ),
-    Case(
+    viewers_answered(
         "message with terminal escapes",
-        VIEWERS,
-        {"app": "demo-origin"},
-        (answer("viewer.live", {"status": "failure", "message": "\x1b[2J\x1b[32mok: [localhost]\u202e"}),),
+        {"status": "failure", "message": "\x1b[2J\x1b[32mok: [localhost]\u202e"},
         says=("\\u001b[2J\\u001b[32mok: [localhost]\\u202e",),
     ),
-    Case(
+    viewers_answered(
         "a message of 100000 characters is shortened",
-        VIEWERS,
-        {"app": "demo-origin"},
-        (answer("viewer.live", {"status": "failure", "message": "x" * 100000}),),
+        {"status": "failure", "message": "x" * 100000},
         says=("xxx...",),
         check=lambda result, _emulator: _expect(len(result["msg"]) < 2000, f"the message is {len(result['msg'])} characters long"),
     ),
-    Case(
+    viewers_answered(
         "a byte order mark is tolerated",
-        VIEWERS,
-        {"app": "demo-origin"},
-        (answer("viewer.live", "\ufeff" + json.dumps({"status": "success", "message": "Found live viewers", "data": [RECORD]})),),
+        "\ufeff" + json.dumps({"status": "success", "message": "Found live viewers", "data": [RECORD]}),
         outcome="ok",
         check=lambda result, _emulator: _expect(result["viewers"] == [RECORD], f"viewers: {result.get('viewers')}"),
     ),
-    Case("NaN", COMMAND, READ_ACTIVE, (answer("stream.active", '{"status":"success","data":[NaN]}'),), says=("NaN, which is not a JSON number",)),
-    Case("Infinity", COMMAND, READ_ACTIVE, (answer("stream.active", '{"status":"success","data":[-Infinity]}'),), says=("-Infinity",)),
-    Case("1e999", COMMAND, READ_ACTIVE, (answer("stream.active", '{"status":"success","data":[1e999]}'),), says=("too large for a floating-point",)),
-    Case(
-        "an integer of 5000 digits",
-        COMMAND,
-        READ_ACTIVE,
-        (answer("stream.active", '{"status":"success","data":[' + "9" * 5000 + "]}"),),
-        says=("a number of 5000 digits",),
-    ),
+    read_active_answered("NaN", '{"status":"success","data":[NaN]}', says=("NaN, which is not a JSON number",)),
+    read_active_answered("Infinity", '{"status":"success","data":[-Infinity]}', says=("-Infinity",)),
+    read_active_answered("1e999", '{"status":"success","data":[1e999]}', says=("too large for a floating-point",)),
+    read_active_answered("an integer of 5000 digits", '{"status":"success","data":[' + "9" * 5000 + "]}", says=("a number of 5000 digits",)),
     Case(
         "duplicate keys",
         STREAM,
@@ -302,18 +300,11 @@ SCALEENGINE_ANSWERS = (
         says=('the key "status" appears twice',),
         sent=1,
     ),
-    Case(
-        "a lone surrogate escape",
-        COMMAND,
-        READ_ACTIVE,
-        (answer("stream.active", '{"status":"success","message":"a\\ud800b"}'),),
-        says=("half of a UTF-16 surrogate pair",),
-    ),
-    Case(
+    read_active_answered("a lone surrogate escape", '{"status":"success","message":"a\\ud800b"}', says=("half of a UTF-16 surrogate pair",)),
+    sessions_answered(
         "sessions given as text",
-        PUSH,
-        dict(STREAM_ARGS, entry_name="session_1"),
-        (answer("stream.details", {"status": "success", "data": dict(DETAILS, pushpublish="session_1")}),),
+        "session_1",
+        "session_1",
         says=('the "pushpublish" of stream "my_live_stream" is the string "session_1", not a list of sessions',),
         sent=1,
     ),
@@ -325,95 +316,86 @@ SCALEENGINE_ANSWERS = (
         says=('item 1 of the "pushpublish" of stream "my_live_stream" is the number 7, not a session', "stream.active"),
         sent=1,
     ),
-    Case(
+    sessions_answered(
         'connected "false" as text: not connected',
-        PUSH,
-        dict(STREAM_ARGS, entry_name="session_1"),
-        (answer("stream.details", {"status": "success", "data": dict(DETAILS, pushpublish=[{"entry_name": "session_1", "connected": "false"}])}),),
+        "session_1",
+        [{"entry_name": "session_1", "connected": "false"}],
         outcome="ok",
         sent=1,
         check=lambda result, _emulator: _expect(result["changed"] is False and result["verified"] is True, f"not reported as not connected: {result}"),
     ),
-    Case(
+    sessions_answered(
         "connected of an odd type",
-        PUSH,
-        dict(STREAM_ARGS, entry_name="session_1"),
-        (answer("stream.details", {"status": "success", "data": dict(DETAILS, pushpublish=[{"entry_name": "session_1", "connected": [1]}])}),),
+        "session_1",
+        [{"entry_name": "session_1", "connected": [1]}],
         says=('"connected" of session 0', "is a list, not true or false"),
         sent=1,
     ),
-    Case(
+    sessions_answered(
         "entry_name of an odd type",
-        PUSH,
-        dict(STREAM_ARGS, entry_name="*"),
-        (answer("stream.details", {"status": "success", "data": dict(DETAILS, pushpublish=[{"entry_name": {"x": 1}}])}),),
+        "*",
+        [{"entry_name": {"x": 1}}],
         says=('the "entry_name" of session 0', "is an object, not text or a whole number"),
         sent=1,
     ),
-    Case(
-        "a close answered with a status of the wrong type",
-        STREAM,
-        STREAM_ARGS,
-        (answer("stream.close", {"status": 1}),),
-        says=('"status" is the number 1', "stream.close may have taken effect"),
-        sent=2,
-    ),
-    Case(
+    close_answered("a close answered with a status of the wrong type", {"status": 1}, says=('"status" is the number 1', "stream.close may have taken effect")),
+    close_answered(
         "a close whose message is an object",
-        STREAM,
-        STREAM_ARGS,
-        (answer("stream.close", {"status": "success", "message": ["closed", 1]}),),
+        {"status": "success", "message": ["closed", 1]},
         outcome="ok",
-        sent=2,
         check=lambda result, _emulator: _expect(result["changed"] is True and result["message"] == '["closed",1]', f"result: {result}"),
     ),
 )
 
 
+def refused_before_sending(name: str, module: str, args: dict, *says: str) -> Case:
+    """Arguments the module refuses before it sends anything; the message says ``says``."""
+    return Case(name, module, args, says=says, sent=0)
+
+
+def read_active_with_deep_params(levels: int) -> dict:
+    """scaleengine_command arguments: stream.active read only, with a field nested ``levels`` objects deep in its params."""
+    return dict(command="stream.active", params={"app": "demo-origin", "inst": "live", "deep": nested_object(levels)}, read_only=True)
+
+
 SCALEENGINE_INPUT = (
-    Case(
+    refused_before_sending(
         "params over 1 MiB",
         COMMAND,
         dict(command="recording.start", params={"app": "demo-origin/live", "note": "x" * (1024 * 1024 + 1)}, changed=True),
-        says=("too large to send", "1 MiB"),
-        sent=0,
+        "too large to send",
+        "1 MiB",
     ),
-    Case(
-        "params nested 40 levels",
-        COMMAND,
-        dict(command="stream.active", params={"app": "demo-origin", "inst": "live", "deep": nested_object(40)}, read_only=True),
-        says=("params.deep.n.n", "more than 32 levels deep"),
-        sent=0,
-    ),
+    refused_before_sending("params nested 40 levels", COMMAND, read_active_with_deep_params(40), "params.deep.n.n", "more than 32 levels deep"),
     Case(
         "params nested 32 levels are signed and sent",
         COMMAND,
-        dict(command="stream.active", params={"app": "demo-origin", "inst": "live", "deep": nested_object(31)}, read_only=True),
+        read_active_with_deep_params(31),
         outcome="ok",
         sent=1,
         check=lambda result, emulator: _expect(result["sent"] is True and "deep" in emulator.commands()[0], "the nested field did not arrive"),
     ),
-    Case("params a list", COMMAND, dict(command="stream.active", params=[1, 2], read_only=True), says=("params",), sent=0),
-    Case(
+    refused_before_sending("params a list", COMMAND, dict(command="stream.active", params=[1, 2], read_only=True), "params"),
+    refused_before_sending(
         "stream with a newline",
         STREAM,
         dict(app="demo-origin", inst="live", stream="my_live_stream\n"),
-        says=('stream "my_live_stream\\u000a" contains the control character U+000A at position 15', "Remove it"),
-        sent=0,
+        'stream "my_live_stream\\u000a" contains the control character U+000A at position 15',
+        "Remove it",
     ),
-    Case("app with NUL", VIEWERS, dict(app="demo\x00origin"), says=("control character U+0000 at position 5",), sent=0),
-    Case("url list with a tab", VIEWERS, dict(app="demo-origin", url=["ok", "bad\tname"]), says=("url", "U+0009"), sent=0),
-    Case("app list nested", VIEWERS, dict(app=[["demo-origin"]]), says=("app must be an application name, an id or a list of them, not a list",), sent=0),
-    Case("entry_name with an escape", PUSH, dict(app="demo-origin", inst="live", entry_name="\x1b[31m"), says=("U+001B",), sent=0),
-    Case("origin_url with DEL", STREAM, dict(STREAM_ARGS, origin_url="jb-origin.secdn.net\x7f"), says=("origin_url", "U+007F"), sent=0),
-    Case(
+    refused_before_sending("app with NUL", VIEWERS, dict(app="demo\x00origin"), "control character U+0000 at position 5"),
+    refused_before_sending("url list with a tab", VIEWERS, dict(app="demo-origin", url=["ok", "bad\tname"]), "url", "U+0009"),
+    refused_before_sending("app list nested", VIEWERS, dict(app=[["demo-origin"]]), "app must be an application name, an id or a list of them, not a list"),
+    refused_before_sending("entry_name with an escape", PUSH, dict(app="demo-origin", inst="live", entry_name="\x1b[31m"), "U+001B"),
+    refused_before_sending("origin_url with DEL", STREAM, dict(STREAM_ARGS, origin_url="jb-origin.secdn.net\x7f"), "origin_url", "U+007F"),
+    refused_before_sending(
         "params.stream with a carriage return",
         COMMAND,
         dict(command="stream.close", params={"app": "demo-origin", "inst": "live", "stream": "my_live_stream\r"}, changed=True),
-        says=("stream", "U+000D"),
-        sent=0,
+        "stream",
+        "U+000D",
     ),
-    Case("a command name with a non-ASCII letter", COMMAND, dict(command="stream.\u212aill", params={}), says=("command must look like",), sent=0),
+    refused_before_sending("a command name with a non-ASCII letter", COMMAND, dict(command="stream.\u212aill", params={}), "command must look like"),
 )
 
 

@@ -22,6 +22,7 @@ PUSH = "mediaops.streaming.scaleengine_pushpublish"
 VIEWERS = "mediaops.streaming.scaleengine_viewer_info"
 COMMAND = "mediaops.streaming.scaleengine_command"
 READ_COMMANDS = {"stream.details", "stream.active", "viewer.live"}
+LIVE_STREAM = {"app": "demo-origin", "inst": "live", "stream": "my_live_stream"}
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -217,14 +218,7 @@ def test_viewer_info_slashes_unicode_wildcards_and_lists(ansible_run, scaleengin
 def test_command_read_only_changed_and_unknown(ansible_run, scaleengine):
     tasks = (
         task("active", COMMAND, register="active", command="stream.active", params={"app": "demo-origin", "inst": "live"}, read_only=True)
-        + task(
-            "declared",
-            COMMAND,
-            register="declared",
-            command="stream.close",
-            params={"app": "demo-origin", "inst": "live", "stream": "my_live_stream"},
-            changed=True,
-        )
+        + task("declared", COMMAND, register="declared", command="stream.close", params=LIVE_STREAM, changed=True)
         + task("unknown", COMMAND, register="unknown", ignore_errors=True, command="stream.explode", params={"app": "demo-origin"})
         + task("float", COMMAND, register="float", ignore_errors=True, command="stream.active", params={"app": "demo-origin", "ratio": 0.5})
     )
@@ -255,14 +249,7 @@ def test_check_mode_sends_no_state_changing_command(ansible_run, scaleengine):
         + task("push", PUSH, register="push", app="demo-origin", inst="live", entry_name="*")
         + task("push by id", PUSH, register="push_id", push_service_id=1234)
         + task("command", COMMAND, register="command", command="stream.close", params={"stream_id": 1000}, changed=True)
-        + task(
-            "read command",
-            COMMAND,
-            register="read",
-            command="stream.details",
-            params={"app": "demo-origin", "inst": "live", "stream": "my_live_stream"},
-            read_only=True,
-        )
+        + task("read command", COMMAND, register="read", command="stream.details", params=LIVE_STREAM, read_only=True)
         + task("viewers", VIEWERS, register="viewers", app="demo-origin")
     )
     result = ansible_run.playbook(tasks, play_header=play_header(scaleengine), check=True)

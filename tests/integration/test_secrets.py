@@ -158,6 +158,23 @@ def assert_faults_used(emulator) -> None:
     assert emulator.faults == [], [fault.kind + " " + str(fault.status) for fault in emulator.faults]
 
 
+def run_failing(ansible_run, tasks: str, env: dict, expected_statuses: list[str]):
+    """Run a play whose last tasks fail on purpose: it fails, and its tasks end with ``expected_statuses`` in order."""
+    result = run(ansible_run, tasks, env)
+    assert result.rc != 0
+    assert [status for _name, status in statuses(result)] == expected_statuses
+    return result
+
+
+def assert_failed_safely(result, emulator, forbidden: Forbidden, says: dict[str, str]) -> None:
+    """Each failing task's message says what its fault was (task -> text), every fault was used, and no secret shows."""
+    shown = messages(result)
+    for name, text in says.items():
+        assert text in shown[name], (name, shown[name])
+    assert_faults_used(emulator)
+    assert_nothing_leaks(result, forbidden)
+
+
 # -- Unified Streaming -----------------------------------------------------------------------------
 
 
@@ -243,11 +260,9 @@ def test_usp_publishing_point(ansible_run, usp, password, source):
         ("update answered 500", "failed"),
         ("delete answered 403", "failed"),
     ]
-    shown = messages(result)
-    assert "HTTP 400" in shown["create answered 400"] and "server said: POST /ch-400/ch-400.isml" in shown["create answered 400"]
-    assert "HTTP 401" in shown["read answered 401"] and "HTTP 500" in shown["update answered 500"] and "HTTP 403" in shown["delete answered 403"]
-    assert_faults_used(usp)
-    assert_nothing_leaks(result, usp_forbidden(usp, password))
+    assert "server said: POST /ch-400/ch-400.isml" in messages(result)["create answered 400"]
+    says = {"create answered 400": "HTTP 400", "read answered 401": "HTTP 401", "update answered 500": "HTTP 500", "delete answered 403": "HTTP 403"}
+    assert_failed_safely(result, usp, usp_forbidden(usp, password), says)
 
 
 @pytest.mark.parametrize("source", SOURCES)
@@ -265,13 +280,9 @@ def test_usp_publishing_point_info(ansible_run, usp, password, source):
         + task("state answered 500", USP_INFO, **args, name="ch-state", ignore_errors=True)
         + task("archive answered 403", USP_INFO, **args, name="ch-ok")
     )
-    result = run(ansible_run, tasks, env)
-    assert result.rc != 0
-    assert [status for _name, status in statuses(result)] == ["ok", "ok", "failed", "failed", "failed"]
-    shown = messages(result)
-    assert "HTTP 401" in shown["settings answered 401"] and "HTTP 500" in shown["state answered 500"] and "HTTP 403" in shown["archive answered 403"]
-    assert_faults_used(usp)
-    assert_nothing_leaks(result, usp_forbidden(usp, password))
+    result = run_failing(ansible_run, tasks, env, ["ok", "ok", "failed", "failed", "failed"])
+    says = {"settings answered 401": "HTTP 401", "state answered 500": "HTTP 500", "archive answered 403": "HTTP 403"}
+    assert_failed_safely(result, usp, usp_forbidden(usp, password), says)
 
 
 @pytest.mark.parametrize("source", SOURCES)
@@ -289,16 +300,12 @@ def test_usp_archive_purge(ansible_run, usp, password, source):
         + task("purge answered 500", PURGE, **args, name="arch2", all=True, ignore_errors=True)
         + task("purge answered 400", PURGE, **args, name="arch2", all=True)
     )
-    result = run(ansible_run, tasks, env)
-    assert result.rc != 0
-    assert [status for _name, status in statuses(result)] == ["ok", "ok", "failed", "failed", "failed"]
+    result = run_failing(ansible_run, tasks, env, ["ok", "ok", "failed", "failed", "failed"])
     assert result.task("purge")["changed"] is True
     # A passing task with a warning: warnings are part of what is shown.
     assert result.task("purge a missing point").get("warnings")
-    shown = messages(result)
-    assert "HTTP 401" in shown["archive answered 401"] and "HTTP 500" in shown["purge answered 500"] and "HTTP 400" in shown["purge answered 400"]
-    assert_faults_used(usp)
-    assert_nothing_leaks(result, usp_forbidden(usp, password))
+    says = {"archive answered 401": "HTTP 401", "purge answered 500": "HTTP 500", "purge answered 400": "HTTP 400"}
+    assert_failed_safely(result, usp, usp_forbidden(usp, password), says)
 
 
 def test_usp_adhoc_command(ansible_run, usp, password):
@@ -372,13 +379,37 @@ def fake_signature() -> str:
     return base64.b64encode(secrets.token_bytes(32)).decode("ascii")
 
 
-@pytest.mark.parametrize("source", SOURCES)
-def test_scaleengine_stream(ansible_run, scaleengine, keys, source):
-    args, env = se_connection(scaleengine, keys, source)
-    fake = fake_signature()
-    scaleengine.add_fault(kind="echo", status=400, method="POST", match=command_match("stream.details") + r'.*"stream":"gone-400"')
-    scaleengine.add_fault(kind="status", status=200, body=json_failure(keys, fake), method="POST", match=r'"stream":"gone-json"')
-    scaleengine.add_fault(kind="echo", status=500, method="POST", match=command_match("stream.close") + r'.*"stream":"second"')
+@dataclass
+class ScaleEngineSecrets:
+    """The ScaleEngine emulator of a test, its keys, where the module gets them from, and the faults the test adds."""
+
+    emulator: ScaleEngineEmulator
+    keys: tuple[Secret, Secret]
+    source: str
+    fake: str = field(default_factory=fake_signature)
+
+    def connection(self) -> tuple[dict, dict]:
+        return se_connection(self.emulator, self.keys, self.source)
+
+    def echo(self, status: int, match: str) -> None:
+        """The next POST matching ``match`` is answered with the request echoed back, with ``status``."""
+        self.emulator.add_fault(kind="echo", status=status, method="POST", match=match)
+
+    def failure_answer(self, match: str) -> None:
+        """The next POST matching ``match`` gets an HTTP 200 failure answer quoting the credentials and a signature."""
+        self.emulator.add_fault(kind="status", status=200, body=json_failure(self.keys, self.fake), method="POST", match=match)
+
+    def assert_failed_safely(self, result, says: dict[str, str]) -> None:
+        assert_failed_safely(result, self.emulator, se_forbidden(self.emulator, self.keys, self.fake), says)
+
+
+@pytest.fixture(params=SOURCES)
+def se(request, scaleengine, keys):
+    return ScaleEngineSecrets(scaleengine, keys, request.param)
+
+
+def test_scaleengine_stream(ansible_run, se):
+    args, env = se.connection()
     ident = {"app": "demo-origin", "inst": "live"}
     tasks = (
         task("close", STREAM, **args, **ident, stream="my_live_stream")
@@ -387,96 +418,67 @@ def test_scaleengine_stream(ansible_run, scaleengine, keys, source):
         + task("failure answer", STREAM, **args, **ident, stream="gone-json", ignore_errors=True)
         + task("close answered 500", STREAM, **args, **ident, stream="second")
     )
-    result = run(ansible_run, tasks, env)
-    assert result.rc != 0
-    assert [status for _name, status in statuses(result)] == ["ok", "ok", "failed", "failed", "failed"]
+    se.echo(400, command_match("stream.details") + r'.*"stream":"gone-400"')
+    se.failure_answer(r'"stream":"gone-json"')
+    se.echo(500, command_match("stream.close") + r'.*"stream":"second"')
+    result = run_failing(ansible_run, tasks, env, ["ok", "ok", "failed", "failed", "failed"])
     assert result.task("close")["changed"] is True
-    shown = messages(result)
-    assert "HTTP 400" in shown["details answered 400"] and "code 0003" in shown["failure answer"] and "HTTP 500" in shown["close answered 500"]
-    assert_faults_used(scaleengine)
-    assert_nothing_leaks(result, se_forbidden(scaleengine, keys, fake))
+    se.assert_failed_safely(result, {"details answered 400": "HTTP 400", "failure answer": "code 0003", "close answered 500": "HTTP 500"})
 
 
-@pytest.mark.parametrize("source", SOURCES)
-def test_scaleengine_pushpublish(ansible_run, scaleengine, keys, source):
-    args, env = se_connection(scaleengine, keys, source)
-    fake = fake_signature()
-    scaleengine.add_fault(kind="echo", status=401, method="POST", match=command_match("stream.active"))
-    scaleengine.add_fault(kind="status", status=200, body=json_failure(keys, fake), method="POST", match=command_match("stream.active"))
-    scaleengine.add_fault(kind="echo", status=500, method="POST", match=command_match("pushpublish.disconnect") + r'.*"entry_name":"second-push"')
+def test_scaleengine_pushpublish(ansible_run, se):
+    args, env = se.connection()
     ident = {"app": "demo-origin", "inst": "live"}
+    # With the stream named, the module asks stream.details: the stream.active faults are for the next tasks.
     tasks = (
-        # With the stream named, the module asks stream.details: the stream.active faults are for the next tasks.
         task("disconnect", PUSH, **args, **ident, stream="my_live_stream", entry_name="session_1")
         + task("active answered 401", PUSH, **args, **ident, entry_name="cupertino-akamai", ignore_errors=True)
         + task("failure answer", PUSH, **args, **ident, entry_name="cupertino-akamai", ignore_errors=True)
         + task("disconnect answered 500", PUSH, **args, **ident, entry_name="second-push")
     )
-    result = run(ansible_run, tasks, env)
-    assert result.rc != 0
-    assert [status for _name, status in statuses(result)] == ["ok", "failed", "failed", "failed"]
+    se.echo(401, command_match("stream.active"))
+    se.failure_answer(command_match("stream.active"))
+    se.echo(500, command_match("pushpublish.disconnect") + r'.*"entry_name":"second-push"')
+    result = run_failing(ansible_run, tasks, env, ["ok", "failed", "failed", "failed"])
     assert result.task("disconnect")["changed"] is True
-    shown = messages(result)
-    assert "HTTP 401" in shown["active answered 401"] and "code 0003" in shown["failure answer"] and "HTTP 500" in shown["disconnect answered 500"]
-    assert_faults_used(scaleengine)
-    assert_nothing_leaks(result, se_forbidden(scaleengine, keys, fake))
+    se.assert_failed_safely(result, {"active answered 401": "HTTP 401", "failure answer": "code 0003", "disconnect answered 500": "HTTP 500"})
 
 
-@pytest.mark.parametrize("source", SOURCES)
-def test_scaleengine_viewer_info(ansible_run, scaleengine, keys, source):
-    args, env = se_connection(scaleengine, keys, source)
-    fake = fake_signature()
-    # Each fault answers one request for demo-channel, in the order they were added.
-    channel = r'"app":"demo-channel"'
-    scaleengine.add_fault(kind="echo", status=403, method="POST", match=channel)
-    scaleengine.add_fault(kind="status", status=200, body=json_failure(keys, fake), method="POST", match=channel)
-    # An echo with status 200 is not JSON: the "not a JSON object" path quotes the body too.
-    scaleengine.add_fault(kind="echo", status=200, method="POST", match=channel)
+def test_scaleengine_viewer_info(ansible_run, se):
+    args, env = se.connection()
     tasks = (
         task("viewers", VIEWERS, **args, app="demo-origin")
         + task("answered 403", VIEWERS, **args, app="demo-channel", ignore_errors=True)
         + task("failure answer", VIEWERS, **args, app="demo-channel", ignore_errors=True)
         + task("echoed with 200", VIEWERS, **args, app="demo-channel")
     )
-    result = run(ansible_run, tasks, env)
-    assert result.rc != 0
-    assert [status for _name, status in statuses(result)] == ["ok", "failed", "failed", "failed"]
+    # Each fault answers one request for demo-channel, in the order they were added.
+    channel = r'"app":"demo-channel"'
+    se.echo(403, channel)
+    se.failure_answer(channel)
+    # An echo with status 200 is not JSON: the "not a JSON object" path quotes the body too.
+    se.echo(200, channel)
+    result = run_failing(ansible_run, tasks, env, ["ok", "failed", "failed", "failed"])
     assert result.task("viewers")["viewers"]
-    shown = messages(result)
-    assert "HTTP 403" in shown["answered 403"] and "code 0003" in shown["failure answer"] and "not a JSON object" in shown["echoed with 200"]
-    assert_faults_used(scaleengine)
-    assert_nothing_leaks(result, se_forbidden(scaleengine, keys, fake))
+    se.assert_failed_safely(result, {"answered 403": "HTTP 403", "failure answer": "code 0003", "echoed with 200": "not a JSON object"})
 
 
-@pytest.mark.parametrize("source", SOURCES)
-def test_scaleengine_command(ansible_run, scaleengine, keys, source):
-    args, env = se_connection(scaleengine, keys, source)
-    fake = fake_signature()
-    scaleengine.add_fault(kind="echo", status=400, method="POST", match=command_match("stream.details"))
-    scaleengine.add_fault(kind="status", status=200, body=json_failure(keys, fake), method="POST", match=command_match("stream.active"))
-    scaleengine.add_fault(kind="echo", status=500, method="POST", match=command_match("stream.close"))
+def test_scaleengine_command(ansible_run, se):
+    args, env = se.connection()
+    stream = {"app": "demo-origin", "inst": "live", "stream": "second"}
     tasks = (
         task("viewer.live", COMMAND, **args, command="viewer.live", params={"app": "demo-origin"}, read_only=True)
-        + task("answered 400", COMMAND, **args, command="stream.details", params={"app": "demo-origin", "inst": "live", "stream": "second"}, ignore_errors=True)
+        + task("answered 400", COMMAND, **args, command="stream.details", params=stream, ignore_errors=True)
         + task("failure answer", COMMAND, **args, command="stream.active", params={"app": "demo-origin", "inst": "live"}, ignore_errors=True)
-        + task(
-            "answered 500",
-            COMMAND,
-            **args,
-            command="stream.close",
-            params={"app": "demo-origin", "inst": "live", "stream": "second"},
-            changed=True,
-        )
+        + task("answered 500", COMMAND, **args, command="stream.close", params=stream, changed=True)
     )
-    result = run(ansible_run, tasks, env)
-    assert result.rc != 0
-    assert [status for _name, status in statuses(result)] == ["ok", "failed", "failed", "failed"]
+    se.echo(400, command_match("stream.details"))
+    se.failure_answer(command_match("stream.active"))
+    se.echo(500, command_match("stream.close"))
+    result = run_failing(ansible_run, tasks, env, ["ok", "failed", "failed", "failed"])
     # The whole answer is returned on success: it must not carry the credentials either.
     assert result.task("viewer.live")["response"]["status"] == "success"
-    shown = messages(result)
-    assert "HTTP 400" in shown["answered 400"] and "code 0003" in shown["failure answer"] and "HTTP 500" in shown["answered 500"]
-    assert_faults_used(scaleengine)
-    assert_nothing_leaks(result, se_forbidden(scaleengine, keys, fake))
+    se.assert_failed_safely(result, {"answered 400": "HTTP 400", "failure answer": "code 0003", "answered 500": "HTTP 500"})
 
 
 class QuotingScaleEngine(ScaleEngineEmulator):
@@ -534,14 +536,11 @@ def test_red5_stream_info(ansible_run, red5, token, source):
         + task("answered 400", RED5_INFO, **args, name="echo400", ignore_errors=True)
         + task("answered 500", RED5_INFO, **args, name="echo500")
     )
-    result = run(ansible_run, tasks, env)
-    assert result.rc != 0
-    assert [status for _name, status in statuses(result)] == ["ok", "failed", "failed"]
+    result = run_failing(ansible_run, tasks, env, ["ok", "failed", "failed"])
     assert result.task("demo")["stream"]["name"] == "demo"
-    assert_faults_used(red5)
     # Lookups do not need the token, so it never travels with them.
     assert not [entry for entry in red5.log() if "accessToken" in entry.raw_query]
-    assert_nothing_leaks(result, Forbidden().secret(token))
+    assert_failed_safely(result, red5, Forbidden().secret(token), {})
 
 
 @pytest.mark.parametrize("source", SOURCES)
@@ -558,15 +557,10 @@ def test_red5_stream_registry(ansible_run, red5, token, source):
         + task("answered 500", REGISTRY, **on_version["2.0"], ignore_errors=True)
         + task("answered 400", REGISTRY, **on_version["1.0"])
     )
-    result = run(ansible_run, tasks, env)
-    assert result.rc != 0
-    assert [status for _name, status in statuses(result)] == ["ok", "failed", "failed", "failed"]
-    shown = messages(result)
-    assert "HTTP 401" in shown["answered 401"] and "HTTP 500" in shown["answered 500"] and "HTTP 400" in shown["answered 400"]
+    result = run_failing(ansible_run, tasks, env, ["ok", "failed", "failed", "failed"])
     sent = [parse_qs(entry.raw_query).get("accessToken") for entry in red5.log(method="DELETE")]
     assert len(sent) == 4 and all(value == [token.value] for value in sent), sent
-    assert_faults_used(red5)
-    assert_nothing_leaks(result, Forbidden().secret(token))
+    assert_failed_safely(result, red5, Forbidden().secret(token), {"answered 401": "HTTP 401", "answered 500": "HTTP 500", "answered 400": "HTTP 400"})
 
 
 # -- the runner's own edges: warnings, results, and a bug in a work function -------------------------

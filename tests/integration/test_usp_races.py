@@ -190,31 +190,31 @@ BODY = '<video src="ch-video.ismv" systemBitrate="400000"/>'
 OLD_BODY = '<video src="ch-video.ismv" systemBitrate="200000"/>'
 
 
-def test_recreate_when_another_client_deleted_first(ansible_run, usp):
-    create_point(usp, "ch6", {"archiving": "true"}, OLD_BODY)
-    usp.interfere("DELETE", r"/ch6/ch6\.isml$", lambda emulator: emulator.api_call("DELETE", "/ch6/ch6.isml"))
-    result, outcome = run_one(ansible_run, usp, "ch6", manifest=smil("ch6", {"archiving": "true"}, BODY), recreate=True)
+def recreate_while_another_client_acts(ansible_run, usp, name: str, method: str, interference) -> None:
+    """Recreate ``name`` (made with OLD_BODY) with BODY while another client runs ``interference`` just before the task's ``method`` request.
+
+    Whatever the other client did, the task succeeds and reports the point changed and recreated.
+    """
+    create_point(usp, name, {"archiving": "true"}, OLD_BODY)
+    usp.interfere(method, rf"/{name}/{name}\.isml$", interference)
+    result, outcome = run_one(ansible_run, usp, name, manifest=smil(name, {"archiving": "true"}, BODY), recreate=True)
     assert result.rc == 0, result.output
     assert outcome["changed"] is True and outcome["recreated"] is True
+
+
+def test_recreate_when_another_client_deleted_first(ansible_run, usp):
+    recreate_while_another_client_acts(ansible_run, usp, "ch6", "DELETE", lambda emulator: emulator.api_call("DELETE", "/ch6/ch6.isml"))
     assert methods_and_statuses(usp) == [("GET", 200), ("DELETE", 404), ("POST", 201)]
 
 
 def test_recreate_when_another_client_created_the_desired_point_first(ansible_run, usp):
-    create_point(usp, "ch7", {"archiving": "true"}, OLD_BODY)
-    usp.interfere("POST", r"/ch7/ch7\.isml$", lambda emulator: create_point(emulator, "ch7", {"archiving": "true"}, BODY))
-    result, outcome = run_one(ansible_run, usp, "ch7", manifest=smil("ch7", {"archiving": "true"}, BODY), recreate=True)
-    assert result.rc == 0, result.output
+    recreate_while_another_client_acts(ansible_run, usp, "ch7", "POST", lambda emulator: create_point(emulator, "ch7", {"archiving": "true"}, BODY))
     # This task deleted the old point; the new one is the other client's, and equal.
-    assert outcome["changed"] is True and outcome["recreated"] is True
     assert methods_and_statuses(usp) == [("GET", 200), ("DELETE", 200), ("POST", 409), ("GET", 200)]
 
 
 def test_recreate_when_another_client_created_the_old_point_again(ansible_run, usp):
-    create_point(usp, "ch8", {"archiving": "true"}, OLD_BODY)
-    usp.interfere("POST", r"/ch8/ch8\.isml$", lambda emulator: create_point(emulator, "ch8", {"archiving": "true"}, OLD_BODY))
-    result, outcome = run_one(ansible_run, usp, "ch8", manifest=smil("ch8", {"archiving": "true"}, BODY), recreate=True)
-    assert result.rc == 0, result.output
-    assert outcome["changed"] is True and outcome["recreated"] is True
+    recreate_while_another_client_acts(ansible_run, usp, "ch8", "POST", lambda emulator: create_point(emulator, "ch8", {"archiving": "true"}, OLD_BODY))
     assert methods_and_statuses(usp) == [("GET", 200), ("DELETE", 200), ("POST", 409), ("GET", 200), ("DELETE", 200), ("POST", 201)]
     assert 'systemBitrate="400000"' in usp.api_call("GET", "/ch8/ch8.isml").body.decode()
 

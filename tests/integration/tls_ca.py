@@ -46,39 +46,39 @@ def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "mediaops.streaming tests"), x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
+def _key_usage(**allowed: bool) -> x509.KeyUsage:
+    """A critical key usage: only the uses named in ``allowed`` (e.g. ``key_cert_sign=True``) are set."""
+    uses = ("digital_signature", "content_commitment", "key_encipherment", "data_encipherment", "key_agreement", "key_cert_sign", "crl_sign")
+    return x509.KeyUsage(**{use: allowed.get(use, False) for use in uses}, encipher_only=False, decipher_only=False)
+
+
+def _certificate(subject: x509.Name, issuer: x509.Name, public_key, valid: tuple[datetime.datetime, datetime.datetime], *, ca: bool, usage: x509.KeyUsage):
+    """A certificate builder with what both certificates carry: names, key, serial, validity, basic constraints and key usage."""
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(valid[0])
+        .not_valid_after(valid[1])
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
+        .add_extension(usage, critical=True)
+    )
+
+
 def make_pki(directory: Path, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> TestPki:
     """Write a fresh CA and a server certificate for ``hosts`` (IP addresses or DNS names) into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     # Backdated a little, so a clock a few seconds behind the test's does not see "not yet valid".
     now = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=5)
-    later = now + datetime.timedelta(days=2)
+    valid = (now, now + datetime.timedelta(days=2))
 
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = _name("mediaops.streaming test CA")
     ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
     ca_cert = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(later)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        _certificate(ca_name, ca_name, ca_key.public_key(), valid, ca=True, usage=_key_usage(key_cert_sign=True, crl_sign=True))
         .add_extension(ca_ski, critical=False)
         .sign(ca_key, hashes.SHA256())
     )
@@ -91,28 +91,7 @@ def make_pki(directory: Path, hosts: tuple[str, ...] = ("127.0.0.1", "localhost"
         except ValueError:
             names.append(x509.DNSName(host))
     server_cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name(hosts[0]))
-        .issuer_name(ca_name)
-        .public_key(server_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(later)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        _certificate(_name(hosts[0]), ca_name, server_key.public_key(), valid, ca=False, usage=_key_usage(digital_signature=True))
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.SubjectAlternativeName(names), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(server_key.public_key()), critical=False)

@@ -7,6 +7,9 @@ the ``mediaops.streaming.red5`` doc fragment (the HTTP options by
 ``mediaops.streaming.connection``); each module's spec by its DOCUMENTATION.
 What depends on ``api_version`` (a parameter only some versions have) cannot
 be said here and is refused by the work functions, before any request.
+
+Each module's ``*_MODULE_KWARGS`` are the keyword arguments of its ``AnsibleModule``: the spec with its
+constraints. ``ArgumentSpecValidator`` takes the same keywords, so a test validates parameters as the module does.
 """
 
 from __future__ import annotations
@@ -46,3 +49,7 @@ STREAM_REGISTRY_SPEC = dict(
     state=dict(type="str", choices=["cleared"], default="cleared"),
     include_active=dict(type="bool"),
 )
+
+# Each module's AnsibleModule keyword arguments (see the docstring above).
+STREAM_INFO_MODULE_KWARGS = dict(argument_spec=STREAM_INFO_SPEC, mutually_exclusive=STREAM_INFO_MUTUALLY_EXCLUSIVE)
+STREAM_REGISTRY_MODULE_KWARGS = dict(argument_spec=STREAM_REGISTRY_SPEC)

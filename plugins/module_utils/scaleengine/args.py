@@ -4,6 +4,9 @@
 
 ``CONNECTION_SPEC`` is mirrored by the ``mediaops.streaming.scaleengine`` doc
 fragment; each module's own options by its DOCUMENTATION.
+
+Each module's ``*_MODULE_KWARGS`` are the keyword arguments of its ``AnsibleModule``: the spec with its
+constraints. ``ArgumentSpecValidator`` takes the same keywords, so a test validates parameters as the module does.
 """
 
 from __future__ import annotations
@@ -60,3 +63,14 @@ COMMAND_SPEC = dict(
     changed=dict(type="bool", default=False),
     read_only=dict(type="bool", default=False),
 )
+
+# Each module's AnsibleModule keyword arguments (see the docstring above).
+STREAM_MODULE_KWARGS = dict(argument_spec=STREAM_SPEC, mutually_exclusive=STREAM_MUTUALLY_EXCLUSIVE, required_one_of=STREAM_REQUIRED_ONE_OF)
+PUSHPUBLISH_MODULE_KWARGS = dict(
+    argument_spec=PUSHPUBLISH_SPEC,
+    required_one_of=PUSHPUBLISH_REQUIRED_ONE_OF,
+    required_by=PUSHPUBLISH_REQUIRED_BY,
+    required_together=PUSHPUBLISH_REQUIRED_TOGETHER,
+)
+VIEWER_INFO_MODULE_KWARGS = dict(argument_spec=VIEWER_INFO_SPEC)
+COMMAND_MODULE_KWARGS = dict(argument_spec=COMMAND_SPEC)

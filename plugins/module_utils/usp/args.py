@@ -5,6 +5,9 @@
 The connection and identity options are documented once, in the
 ``mediaops.streaming.usp`` doc fragment (plugins/doc_fragments/usp.py), and
 the HTTP options in the ``connection`` fragment.
+
+Each module's ``*_MODULE_KWARGS`` are the keyword arguments of its ``AnsibleModule``: the spec with its
+constraints. ``ArgumentSpecValidator`` takes the same keywords, so a test validates parameters as the module does.
 """
 
 from __future__ import annotations
@@ -66,3 +69,14 @@ ARCHIVE_PURGE_REQUIRED_ONE_OF = [("all", "keep", "start")]
 ARCHIVE_PURGE_REQUIRED_TOGETHER = [("start", "end")]
 # all=false alone passes required_one_of (the option is set); it must come with keep or start.
 ARCHIVE_PURGE_REQUIRED_IF = [("all", False, ("keep", "start"), True)]
+
+# Each module's AnsibleModule keyword arguments (see the docstring above).
+PUBLISHING_POINT_MODULE_KWARGS = dict(argument_spec=PUBLISHING_POINT_SPEC, mutually_exclusive=PUBLISHING_POINT_MUTUALLY_EXCLUSIVE)
+INFO_MODULE_KWARGS = dict(argument_spec=INFO_SPEC, required_one_of=INFO_REQUIRED_ONE_OF)
+ARCHIVE_PURGE_MODULE_KWARGS = dict(
+    argument_spec=ARCHIVE_PURGE_SPEC,
+    mutually_exclusive=ARCHIVE_PURGE_MUTUALLY_EXCLUSIVE,
+    required_one_of=ARCHIVE_PURGE_REQUIRED_ONE_OF,
+    required_together=ARCHIVE_PURGE_REQUIRED_TOGETHER,
+    required_if=ARCHIVE_PURGE_REQUIRED_IF,
+)

@@ -267,23 +267,22 @@ class UspClient(ApiClient):
             )
         return {"state": state, "updated": head.get("updated")}
 
-    def read_statistics(self, point: PublishingPoint) -> list | None:
-        """Per-track statistics; [] when empty (HTTP 204), None when the point does not exist."""
-        root = self._read_origin(point, "statistics")
+    def _read_tracks(self, point: PublishingPoint, what: str, track_values) -> list | None:
+        """``track_values`` of each track of ``/{what}``; [] when empty (HTTP 204), None when the point does not exist."""
+        root = self._read_origin(point, what)
         if root is None:
             return None
         if root == "":
             return []
-        return [_statistics_track(track) for track in read_body_tracks(root)]
+        return [track_values(track) for track in read_body_tracks(root)]
+
+    def read_statistics(self, point: PublishingPoint) -> list | None:
+        """Per-track statistics; [] when empty (HTTP 204), None when the point does not exist."""
+        return self._read_tracks(point, "statistics", _statistics_track)
 
     def read_archive(self, point: PublishingPoint) -> list | None:
         """Archived ranges per track; [] when empty (HTTP 204), None when the point does not exist."""
-        root = self._read_origin(point, "archive")
-        if root is None:
-            return None
-        if root == "":
-            return []
-        return [_archive_track(track) for track in read_body_tracks(root)]
+        return self._read_tracks(point, "archive", _archive_track)
 
     def purge(self, point: PublishingPoint, window: str) -> None:
         """POST ``/purge?t={window}`` on the origin (reference, "Purge part of an archive")."""

@@ -61,17 +61,23 @@ def _shown(value: str, limit: int = 60) -> str:
     return repr(value) if len(value) <= limit else repr(value[:limit]) + f"... ({len(value)} characters)"
 
 
+def _check_part(part: str, max_bytes: int, bad_characters: str, too_long: str) -> None:
+    """The two rules for every part of a point's path (characters, then length), each broken rule raised with the caller's words."""
+    if not _PATH_PART.fullmatch(part):
+        raise StreamingError(bad_characters)
+    if len(part) > max_bytes:
+        raise StreamingError(too_long)
+
+
 def _check_name(name: str) -> None:
-    if not _PATH_PART.fullmatch(name):
-        raise StreamingError(
-            f"invalid publishing point name {_shown(name)}: use ASCII letters, digits, '_', '-' and '.' only "
-            "(no '/', '..', '%', query strings, spaces or control characters); put parent directories in base_path"
-        )
-    if len(name) > MAX_NAME_BYTES:
-        raise StreamingError(
-            f"invalid publishing point name {_shown(name)}: it is {len(name)} bytes long, the limit is {MAX_NAME_BYTES} "
-            f"(the server stores the point as the file {{name}}.isml, and file names are limited to {MAX_PATH_PART_BYTES} bytes); use a shorter name"
-        )
+    _check_part(
+        name,
+        MAX_NAME_BYTES,
+        bad_characters=f"invalid publishing point name {_shown(name)}: use ASCII letters, digits, '_', '-' and '.' only "
+        "(no '/', '..', '%', query strings, spaces or control characters); put parent directories in base_path",
+        too_long=f"invalid publishing point name {_shown(name)}: it is {len(name)} bytes long, the limit is {MAX_NAME_BYTES} "
+        f"(the server stores the point as the file {{name}}.isml, and file names are limited to {MAX_PATH_PART_BYTES} bytes); use a shorter name",
+    )
 
 
 def _checked_base_path(given: str) -> str:
@@ -84,16 +90,14 @@ def _checked_base_path(given: str) -> str:
     if not base_path and given in ("", "/"):
         return base_path
     for part in base_path.split("/"):
-        if not _PATH_PART.fullmatch(part):
-            raise StreamingError(
-                f"invalid base_path {_shown(given)}: part {_shown(part)} is not allowed; use directory names of ASCII letters, digits, "
-                "'_', '-' and '.' separated by single '/' (no '..', empty parts, '%', query strings, spaces or control characters)"
-            )
-        if len(part) > MAX_PATH_PART_BYTES:
-            raise StreamingError(
-                f"invalid base_path {_shown(given)}: part {_shown(part)} is {len(part)} bytes long; "
-                f"directory names are limited to {MAX_PATH_PART_BYTES} bytes, so use a shorter one"
-            )
+        _check_part(
+            part,
+            MAX_PATH_PART_BYTES,
+            bad_characters=f"invalid base_path {_shown(given)}: part {_shown(part)} is not allowed; use directory names of ASCII letters, digits, "
+            "'_', '-' and '.' separated by single '/' (no '..', empty parts, '%', query strings, spaces or control characters)",
+            too_long=f"invalid base_path {_shown(given)}: part {_shown(part)} is {len(part)} bytes long; "
+            f"directory names are limited to {MAX_PATH_PART_BYTES} bytes, so use a shorter one",
+        )
     return base_path
 
 

@@ -11,34 +11,14 @@ import json
 import re
 
 import pytest
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.mediaops.streaming.plugins.module_utils.context import ExecutionContext
 from ansible_collections.mediaops.streaming.plugins.module_utils.errors import StreamingError
 from ansible_collections.mediaops.streaming.plugins.module_utils.json_answer import AnswerError
-from ansible_collections.mediaops.streaming.plugins.module_utils.red5 import answers, args
+from ansible_collections.mediaops.streaming.plugins.module_utils.red5 import answers
 from ansible_collections.mediaops.streaming.plugins.module_utils.red5.client import Red5Client
 from ansible_collections.mediaops.streaming.plugins.module_utils.red5.stream_info import read_stream_info
-
-TOKEN = "s3cr3t-admin-T0ken"
-URL = "http://sm.example.com:5080"
-
-
-def validated(spec: dict, mutually_exclusive=None, **raw) -> dict:
-    """The parameters a module with ``spec`` would pass to its work, from what a task gives (``url`` unless given)."""
-    result = ArgumentSpecValidator(spec, mutually_exclusive=mutually_exclusive).validate({"url": URL, **raw})
-    if result.error_messages:
-        # What the module would fail the task with.
-        raise StreamingError("; ".join(result.error_messages))
-    return result.validated_parameters
-
-
-def info_params(**raw) -> dict:
-    return validated(args.STREAM_INFO_SPEC, args.STREAM_INFO_MUTUALLY_EXCLUSIVE, **raw)
-
-
-def registry_params(**raw) -> dict:
-    return validated(args.STREAM_REGISTRY_SPEC, **raw)
+from tests.unit.plugins.module_utils.red5.fakes import TOKEN, info_params, registry_params
 
 
 class FakeResponse:

@@ -87,29 +87,37 @@ def test_admin_delete_semantics_per_version():
 # -- hostile input from the playbook: refused before any request -------------------------------
 
 
+# Stream names refused in the scope "live", and what the refusal says.
+HOSTILE_NAMES = [
+    ("demo\n", "U+000A at position 5"),  # "$" in a pattern would have let this one through
+    ("..", '".." cannot be a part of a path'),
+    ("demo?action=broadcast", 'the character "?" at position 5'),
+    ("demo#frag", 'the character "#" at position 5'),
+    ("%2e%2e", 'the character "%" at position 1'),
+    ("de\x00mo", "U+0000 at position 3"),
+    ("\u202eomed", "U+202E at position 1"),
+    ("d\u00e9mo", 'the character "\u00e9" at position 2'),
+    ("de mo", "U+0020 at position 3"),
+    ("n" * 256, "a part of 256 characters is longer than 255"),
+]
+
+# Scopes refused for the stream "demo", and what the refusal says.
+HOSTILE_SCOPES = [
+    ("live\n", "U+000A at position 5"),
+    (" live", "U+0020 at position 1"),
+    ("live%00", 'the character "%" at position 5'),
+    ("live/../admin", '".." cannot be a part of a path'),
+    ("live/./x", '"." cannot be a part of a path'),
+    ("live//sub", '"" cannot be a part of a path'),
+    ("s" * 256, "a part of 256 characters"),
+    ("a/" * 600, "more than 1024"),
+    ("live?x", 'the character "?"'),
+]
+
+
 @pytest.mark.parametrize(
     ("scope", "name", "says"),
-    [
-        ("live", "demo\n", "U+000A at position 5"),  # "$" in a pattern would have let this one through
-        ("live", "..", '".." cannot be a part of a path'),
-        ("live", "demo?action=broadcast", 'the character "?" at position 5'),
-        ("live", "demo#frag", 'the character "#" at position 5'),
-        ("live", "%2e%2e", 'the character "%" at position 1'),
-        ("live", "de\x00mo", "U+0000 at position 3"),
-        ("live", "\u202eomed", "U+202E at position 1"),
-        ("live", "d\u00e9mo", 'the character "\u00e9" at position 2'),
-        ("live", "de mo", "U+0020 at position 3"),
-        ("live", "n" * 256, "a part of 256 characters is longer than 255"),
-        ("live\n", "demo", "U+000A at position 5"),
-        (" live", "demo", "U+0020 at position 1"),
-        ("live%00", "demo", 'the character "%" at position 5'),
-        ("live/../admin", "demo", '".." cannot be a part of a path'),
-        ("live/./x", "demo", '"." cannot be a part of a path'),
-        ("live//sub", "demo", '"" cannot be a part of a path'),
-        ("s" * 256, "demo", "a part of 256 characters"),
-        ("a/" * 600, "demo", "more than 1024"),
-        ("live?x", "demo", 'the character "?"'),
-    ],
+    [("live", name, says) for name, says in HOSTILE_NAMES] + [(scope, "demo", says) for scope, says in HOSTILE_SCOPES],
 )
 def test_hostile_scopes_and_names_never_become_a_path(scope, name, says):
     with pytest.raises(StreamingError, match=re.escape(says)) as caught:

@@ -1,6 +1,6 @@
 # Copyright: mediaops.streaming contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the ScaleEngine unit tests share: the signature test vectors, a fake transport, a fake clock, a fake client, validated parameters."""
+"""What the ScaleEngine unit tests share: the signature test vectors, nested fields, a fake transport, a fake clock, a fake client, validated parameters."""
 
 from __future__ import annotations
 
@@ -9,12 +9,11 @@ import hashlib
 import hmac
 import json
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-
 from ansible_collections.mediaops.streaming.plugins.module_utils.context import ExecutionContext
 from ansible_collections.mediaops.streaming.plugins.module_utils.scaleengine import args
 from ansible_collections.mediaops.streaming.plugins.module_utils.scaleengine.client import REPEATABLE_COMMANDS, ScaleEngineClient
 from ansible_collections.mediaops.streaming.plugins.module_utils.scaleengine.ledger import TimestampLedger
+from tests.unit.plugins.module_utils.spec import validated
 
 # Test vectors measured with PHP 8.2 json_encode (docs/scaleengine.md, "Signing, retries and failures").
 SECRET = "8fc8c48da81e6a2a06a9556379bf798af508dc0792497c678b4c3532ba8b637f"
@@ -66,6 +65,14 @@ VECTORS = [
 ]
 
 PARAMS = dict(api_url="http://api.example.net/stable", cdn=CDN, api_key=API_KEY, api_secret=SECRET, retries=3)
+
+
+def nested(levels: int):
+    """``levels`` objects inside each other around a string: {"n": {"n": ... "leaf"}}."""
+    value = "leaf"
+    for _level in range(levels):
+        value = {"n": value}
+    return value
 
 
 def hmac_b64(text: str, key: bytes = SECRET.encode()) -> str:
@@ -145,14 +152,6 @@ class FakeClient(ScaleEngineClient):
 
     def commands(self) -> list[str]:
         return [command for command, _fields, _repeatable in self.sent]
-
-
-def validated(spec: dict, raw: dict, **constraints) -> dict:
-    """``raw`` validated as AnsibleModule validates a task's arguments (defaults, types, constraints); AssertionError on errors."""
-    result = ArgumentSpecValidator(spec, **constraints).validate(raw)
-    if result.error_messages:
-        raise AssertionError("; ".join(result.error_messages))
-    return result.validated_parameters
 
 
 def stream_params(**raw) -> dict:

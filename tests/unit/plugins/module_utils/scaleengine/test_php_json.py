@@ -11,6 +11,7 @@ import pytest
 from ansible_collections.mediaops.streaming.plugins.module_utils.errors import StreamingError
 from ansible_collections.mediaops.streaming.plugins.module_utils.scaleengine.php_json import check_request_fields, php_json_encode
 from tests.emulators import scaleengine as emulator_module
+from tests.unit.plugins.module_utils.scaleengine.fakes import nested
 
 
 @pytest.mark.parametrize(
@@ -99,17 +100,10 @@ def test_agrees_with_the_emulators_independent_php_model(value):
     assert emulator_module.php_encode(emulator_module.php_decode(text)) == text
 
 
-def _nested(levels):
-    value = "leaf"
-    for _level in range(levels):
-        value = {"n": value}
-    return value
-
-
 def test_request_fields_are_bounded_in_depth_and_size():
-    check_request_fields({"deep": _nested(31)}, "params.")  # the params object is level 1: 32 in all
+    check_request_fields({"deep": nested(31)}, "params.")  # the params object is level 1: 32 in all
     with pytest.raises(StreamingError, match=r"params\.deep(\.n){31} nests lists and objects more than 32 levels deep"):
-        check_request_fields({"deep": _nested(32)}, "params.")
+        check_request_fields({"deep": nested(32)}, "params.")
     with pytest.raises(StreamingError, match=r"more than 32 levels deep"):
         check_request_fields({"deep": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["x"]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]})
     with pytest.raises(StreamingError, match="too large to send: params hold more than 1 MiB"):
@@ -122,5 +116,5 @@ def test_request_fields_are_bounded_in_depth_and_size():
 
 def test_the_encoder_refuses_depth_itself():
     with pytest.raises(StreamingError, match=r"request\.a(\.n){31} nests"):
-        php_json_encode({"a": _nested(32)})
-    assert php_json_encode({"a": _nested(2)}) == '{"a":{"n":{"n":"leaf"}}}'
+        php_json_encode({"a": nested(32)})
+    assert php_json_encode({"a": nested(2)}) == '{"a":{"n":{"n":"leaf"}}}'

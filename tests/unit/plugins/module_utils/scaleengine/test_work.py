@@ -19,6 +19,7 @@ from tests.unit.plugins.module_utils.scaleengine.fakes import (
     FakeClient,
     command_params,
     make_client,
+    nested,
     pushpublish_params,
     stream_params,
     viewer_params,
@@ -35,13 +36,6 @@ NOT_LIVE = {"status": "failure", "message": "Stream demo-origin/live/my_live_str
 NO_SESSION = {"status": "failure", "message": "No matching PushPublish session"}
 
 
-def _nested(levels):
-    value = "leaf"
-    for _level in range(levels):
-        value = {"n": value}
-    return value
-
-
 # -- input refused before any request ----------------------------------------------------
 
 
@@ -51,7 +45,7 @@ def test_run_command_refuses_huge_or_deep_params_in_check_mode_too():
     with pytest.raises(StreamingError, match="too large to send"):
         run_command(command_params(**base, params={"note": "x" * (1024 * 1024 + 1)}), check, client=object())
     with pytest.raises(StreamingError, match=r"params\.deep"):
-        run_command(command_params(**base, params={"deep": _nested(40)}), check, client=object())
+        run_command(command_params(**base, params={"deep": nested(40)}), check, client=object())
     # Escapes make the encoded text longer than the raw one: the exact size is checked too.
     with pytest.raises(StreamingError, match=r"params would be [0-9.]+ MiB once encoded"):
         run_command(command_params(**base, params={"note": "\U0001f600" * 100000}), check, client=object())

@@ -12,44 +12,15 @@ import pytest
 
 from ansible_collections.mediaops.streaming.plugins.module_utils.errors import StreamingError
 from ansible_collections.mediaops.streaming.plugins.module_utils.usp import smil
+from tests.helpers.smil_samples import api_reference_example, default_manifest
 
 # The default SMIL file from the USP publishing point API reference (Create).
-REFERENCE_DEFAULT = """<?xml version="1.0" encoding="utf-8"?>
-<!-- Created with Unified Streaming Platform (version=1.12.9) -->
-<smil xmlns="http://www.w3.org/2001/SMIL20/Language">
-<head>
-<meta name="clientManifestRelativePath" content="channel00.ismc" />
-<meta name="creator" content="Unified Streaming Platform (USP)" />
-<meta name="lookahead_fragments" content="2" />
-<meta name="dvr_window_length" content="30" />
-<meta name="archive_cmaf" content="false" />
-<meta name="archive_segment_length" content="0" />
-<meta name="archiving" content="false" />
-</head>
-<body>
-<switch>
-</switch>
-</body>
-</smil>
-"""
+REFERENCE_DEFAULT = default_manifest("channel00")
 
-# /state as the API reference shows it.
-REFERENCE_STATE = """<?xml version="1.0" encoding="utf-8"?>
-<!-- Created with Unified Streaming Platform(version=1.7.10) -->
-<smil
-xmlns="http://www.w3.org/2001/SMIL20/Language">
-<head>
-<meta
-name="updated"
-content="2015-05-06T01:57:12.313929Z">
-</meta>
-<meta
-name="state"
-content="started">
-</meta>
-</head>
-</smil>
-"""
+# /state, /statistics (the "..." is in the reference) and /archive as the API reference shows them.
+REFERENCE_STATE = api_reference_example("state")
+REFERENCE_STATISTICS = api_reference_example("statistics")
+REFERENCE_ARCHIVE = api_reference_example("archive")
 
 # /state as real servers send it: explicit closing tags,
 # microseconds, and a comment whose spacing differs from the reference.
@@ -61,99 +32,6 @@ REAL_STATE = (
     b'<meta name="state" content="idle"></meta>'
     b"</head></smil>"
 )
-
-# /statistics from the API reference (the "..." is in the reference).
-REFERENCE_STATISTICS = """<?xml version="1.0" encoding="utf-8"?>
-<!-- Created with Unified Streaming Platform(version=1.7.10) -->
-<smil
-xmlns="http://www.w3.org/2001/SMIL20/Language">
-<head>
-<meta
-name="updated"
-content="2015-05-06T02:02:33.172661Z">
-</meta>
-</head>
-<body>
-<video
-src="round6-1.ismv"
-systemBitrate="412000">
-<param
-name="trackID"
-value="1"
-valueType="data">
-</param>
-<param
-name="trackName"
-value="video"
-valueType="data">
-</param>
-<param
-name="state"
-value="started"
-valueType="data">
-</param>
-<param
-name="updated"
-value="2015-05-06T02:02:32.074115Z"
-valueType="data">
-</param>
-<param
-name="duration"
-value="479402800000"
-valueType="data">
-</param>
-</video>
-...
-</body>
-</smil>
-"""
-
-# /archive from the API reference.
-REFERENCE_ARCHIVE = """<?xml version="1.0" encoding="utf-8"?>
-<!-- Created with Unified Streaming Platform(version=1.7.10) -->
-<smil
-xmlns="http://www.w3.org/2001/SMIL20/Language">
-<head>
-<meta
-name="updated"
-content="2015-05-06T02:05:31.909096Z">
-</meta>
-</head>
-<body>
-<audio
-src="round6-3.ismv"
-systemBitrate="128000">
-<param
-name="trackID"
-value="2"
-valueType="data">
-</param>
-<param
-name="trackName"
-value="audio"
-valueType="data">
-</param>
-<c start="1970-01-01T13:16:03.456145Z" end="1970-01-01T13:21:57.124535Z" />
-</audio>
-<video
-src="round6-1.ismv"
-systemBitrate="412000">
-<param
-name="trackID"
-value="1"
-valueType="data">
-</param>
-<param
-name="trackName"
-value="video"
-valueType="data">
-</param>
-<c start="1970-01-01T13:16:03.440000Z" end="1970-01-01T13:21:57.120000Z" />
-</video>
-...
-</body>
-</smil>
-"""
 
 TWO_TRACKS = """<smil xmlns="http://www.w3.org/2001/SMIL20/Language">
   <head><meta name="archiving" content="true"/></head>

@@ -9,7 +9,6 @@ work runs with an :class:`ExecutionContext` as the runner builds it, and
 from __future__ import annotations
 
 import pytest
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.mediaops.streaming.plugins.module_utils.context import ExecutionContext, run_work
 from ansible_collections.mediaops.streaming.plugins.module_utils.errors import StreamingError
@@ -20,6 +19,7 @@ from ansible_collections.mediaops.streaming.plugins.module_utils.usp.identity im
 from ansible_collections.mediaops.streaming.plugins.module_utils.usp.info import read_publishing_point_info
 from ansible_collections.mediaops.streaming.plugins.module_utils.usp.publishing_point import MAX_ROUNDS, ensure_publishing_point
 from ansible_collections.mediaops.streaming.plugins.module_utils.usp.smil import build_manifest, canonical_manifest, parse_smil
+from tests.unit.plugins.module_utils.spec import refusal, validated
 
 API = "http://api.test"
 ORIGIN = "http://origin.test"
@@ -37,19 +37,6 @@ def no_usp_environment(monkeypatch):
     # The specs fall back to USP_* variables; the tests say everything themselves.
     for variable in ("USP_API_URL", "USP_ORIGIN_URL", "USP_USERNAME", "USP_PASSWORD"):
         monkeypatch.delenv(variable, raising=False)
-
-
-def validated(spec: dict, raw: dict, **constraints) -> dict:
-    """``raw`` validated by a module's argument spec and constraints, as AnsibleModule would hand it to the work."""
-    result = ArgumentSpecValidator(spec, **constraints).validate(raw)
-    if result.error_messages:
-        raise AssertionError("; ".join(result.error_messages))
-    return result.validated_parameters
-
-
-def refusal(spec: dict, raw: dict, **constraints) -> str:
-    """The error messages of validating ``raw``, joined (empty when valid)."""
-    return "; ".join(ArgumentSpecValidator(spec, **constraints).validate(raw).error_messages)
 
 
 def point_params(**raw) -> dict:

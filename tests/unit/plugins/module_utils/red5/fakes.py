@@ -1,0 +1,22 @@
+# Copyright: mediaops.streaming contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the Red5 unit tests share: the token, the Stream Manager url and the parameters each module hands its work."""
+
+from __future__ import annotations
+
+from ansible_collections.mediaops.streaming.plugins.module_utils.errors import StreamingError
+from ansible_collections.mediaops.streaming.plugins.module_utils.red5 import args
+from tests.unit.plugins.module_utils.spec import validated
+
+TOKEN = "s3cr3t-admin-T0ken"
+URL = "http://sm.example.com:5080"
+
+
+def info_params(**raw) -> dict:
+    """red5_stream_info's parameters (``url`` unless given); invalid ones raise the StreamingError the module would fail the task with."""
+    return validated(args.STREAM_INFO_SPEC, {"url": URL, **raw}, StreamingError, mutually_exclusive=args.STREAM_INFO_MUTUALLY_EXCLUSIVE)
+
+
+def registry_params(**raw) -> dict:
+    """red5_stream_registry's parameters, as info_params."""
+    return validated(args.STREAM_REGISTRY_SPEC, {"url": URL, **raw}, StreamingError)
