@@ -131,7 +131,7 @@ def usp_connection(emulator) -> dict:
 
 
 def usp_row(
-    label: str, module: str, target: dict, outcome: dict = USP_SMIL_FAULTS_TOLERATED, make=None, archived: bool = False, repeatable: bool = True, **module_args
+    label: str, module: str, target: dict, outcome: dict | None = None, make=None, archived: bool = False, repeatable: bool = True, **module_args
 ) -> Row:
     """A USP row on the point ch1 (made by ``usp_with_point`` unless ``make`` is given).
 
@@ -147,7 +147,7 @@ def usp_row(
         lambda emulator: dict(connection(emulator), name="ch1", **module_args),
         target,
         repeatable,
-        outcome,
+        USP_SMIL_FAULTS_TOLERATED if outcome is None else outcome,
         url=(lambda emulator: emulator.url(listener)) if listener else (lambda _emulator: "127.0.0.1:"),
     )
 

@@ -14,9 +14,9 @@ URL = "http://sm.example.com:5080"
 
 def info_params(**raw) -> dict:
     """red5_stream_info's parameters (``url`` unless given); invalid ones raise the StreamingError the module would fail the task with."""
-    return validated(args.STREAM_INFO_SPEC, {"url": URL, **raw}, StreamingError, mutually_exclusive=args.STREAM_INFO_MUTUALLY_EXCLUSIVE)
+    return validated(args.STREAM_INFO_MODULE_KWARGS, {"url": URL, **raw}, StreamingError)
 
 
 def registry_params(**raw) -> dict:
     """red5_stream_registry's parameters, as info_params."""
-    return validated(args.STREAM_REGISTRY_SPEC, {"url": URL, **raw}, StreamingError)
+    return validated(args.STREAM_REGISTRY_MODULE_KWARGS, {"url": URL, **raw}, StreamingError)

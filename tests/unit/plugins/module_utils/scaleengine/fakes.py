@@ -155,22 +155,16 @@ class FakeClient(ScaleEngineClient):
 
 
 def stream_params(**raw) -> dict:
-    return validated(args.STREAM_SPEC, dict(PARAMS, **raw), mutually_exclusive=args.STREAM_MUTUALLY_EXCLUSIVE, required_one_of=args.STREAM_REQUIRED_ONE_OF)
+    return validated(args.STREAM_MODULE_KWARGS, dict(PARAMS, **raw))
 
 
 def pushpublish_params(**raw) -> dict:
-    return validated(
-        args.PUSHPUBLISH_SPEC,
-        dict(PARAMS, **raw),
-        required_one_of=args.PUSHPUBLISH_REQUIRED_ONE_OF,
-        required_by=args.PUSHPUBLISH_REQUIRED_BY,
-        required_together=args.PUSHPUBLISH_REQUIRED_TOGETHER,
-    )
+    return validated(args.PUSHPUBLISH_MODULE_KWARGS, dict(PARAMS, **raw))
 
 
 def viewer_params(**raw) -> dict:
-    return validated(args.VIEWER_INFO_SPEC, dict(PARAMS, **raw))
+    return validated(args.VIEWER_INFO_MODULE_KWARGS, dict(PARAMS, **raw))
 
 
 def command_params(**raw) -> dict:
-    return validated(args.COMMAND_SPEC, dict(PARAMS, **raw))
+    return validated(args.COMMAND_MODULE_KWARGS, dict(PARAMS, **raw))

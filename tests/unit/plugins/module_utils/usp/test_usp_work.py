@@ -40,23 +40,15 @@ def no_usp_environment(monkeypatch):
 
 
 def point_params(**raw) -> dict:
-    return validated(args.PUBLISHING_POINT_SPEC, {"api_url": API, "name": "ch1", **raw}, mutually_exclusive=args.PUBLISHING_POINT_MUTUALLY_EXCLUSIVE)
+    return validated(args.PUBLISHING_POINT_MODULE_KWARGS, {"api_url": API, "name": "ch1", **raw})
 
 
 def info_params(**raw) -> dict:
-    return validated(args.INFO_SPEC, {"name": "ch1", **raw}, required_one_of=args.INFO_REQUIRED_ONE_OF)
-
-
-PURGE_CONSTRAINTS = dict(
-    mutually_exclusive=args.ARCHIVE_PURGE_MUTUALLY_EXCLUSIVE,
-    required_one_of=args.ARCHIVE_PURGE_REQUIRED_ONE_OF,
-    required_together=args.ARCHIVE_PURGE_REQUIRED_TOGETHER,
-    required_if=args.ARCHIVE_PURGE_REQUIRED_IF,
-)
+    return validated(args.INFO_MODULE_KWARGS, {"name": "ch1", **raw})
 
 
 def purge_params(**raw) -> dict:
-    return validated(args.ARCHIVE_PURGE_SPEC, {"origin_url": ORIGIN, "name": "ch1", **raw}, **PURGE_CONSTRAINTS)
+    return validated(args.ARCHIVE_PURGE_MODULE_KWARGS, {"origin_url": ORIGIN, "name": "ch1", **raw})
 
 
 class FakeUsp:
@@ -417,7 +409,7 @@ def test_check_mode_predicts_a_refused_delete(state):
 
 
 def test_publishing_point_spec_refuses_two_sources():
-    message = refusal(args.PUBLISHING_POINT_SPEC, {"name": "ch1", "options": {}, "manifest": "x"}, mutually_exclusive=args.PUBLISHING_POINT_MUTUALLY_EXCLUSIVE)
+    message = refusal(args.PUBLISHING_POINT_MODULE_KWARGS, {"name": "ch1", "options": {}, "manifest": "x"})
     assert "mutually exclusive: options|manifest|src" in message
 
 
@@ -495,10 +487,8 @@ def test_info_wait_for_times_out():
 
 
 def test_info_spec_needs_one_url():
-    assert "one of the following is required: api_url, origin_url" in refusal(args.INFO_SPEC, {"name": "ch1"}, required_one_of=args.INFO_REQUIRED_ONE_OF)
-    assert "value of gather must be one or more of" in refusal(
-        args.INFO_SPEC, {"name": "ch1", "api_url": API, "gather": ["everything"]}, required_one_of=args.INFO_REQUIRED_ONE_OF
-    )
+    assert "one of the following is required: api_url, origin_url" in refusal(args.INFO_MODULE_KWARGS, {"name": "ch1"})
+    assert "value of gather must be one or more of" in refusal(args.INFO_MODULE_KWARGS, {"name": "ch1", "api_url": API, "gather": ["everything"]})
 
 
 # -- usp_archive_purge ----------------------------------------------------------
@@ -577,4 +567,4 @@ def test_purge_missing_point_warns():
     ],
 )
 def test_purge_spec_wants_exactly_one_window(raw, fragment):
-    assert fragment in refusal(args.ARCHIVE_PURGE_SPEC, {"origin_url": ORIGIN, "name": "ch1", **raw}, **PURGE_CONSTRAINTS)
+    assert fragment in refusal(args.ARCHIVE_PURGE_MODULE_KWARGS, {"origin_url": ORIGIN, "name": "ch1", **raw})
