@@ -5,6 +5,10 @@
 #   make stress set up .venv, run the stress tests (tests/stress: a fleet of
 #               200 channels, replay-safe ScaleEngine signatures from 10 forks,
 #               the restart playbook killed after each step), print one summary
+#   make bench  set up .venv, time the restart of 1 and 10 live channels against
+#               the emulators: a hand-written ansible.builtin.uri playbook
+#               (tests/benchmarks/uri_restart.yml) vs the restart_session role
+#               on the module path; one table of seconds and requests per channel
 # Python 3.12+ is needed for ansible-core 2.21; override with PYTHON=/path/to/python3.12.
 
 # The first candidate that really runs and is 3.12+ (a pyenv shim for a version
@@ -16,7 +20,7 @@ VENV_PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 REQUIREMENTS := requirements.txt tests/requirements.txt
 
-.PHONY: demo test stress venv clean
+.PHONY: demo test stress bench venv clean
 
 venv: $(STAMP)
 
@@ -36,6 +40,9 @@ test: $(STAMP)
 
 stress: $(STAMP)
 	$(VENV_PY) -m tests.stress.run
+
+bench: $(STAMP)
+	$(VENV_PY) -m tests.benchmarks.run
 
 clean:
 	rm -rf $(VENV) .cache tests/output
