@@ -7,7 +7,8 @@ with its work function. The work function takes the validated parameters and
 an :class:`~.context.ExecutionContext` (check mode, diff mode, warnings, the one
 way to perform a change), returns the module's return values and raises
 :class:`StreamingError`; it never sees ``AnsibleModule``, so the same code runs
-in unit tests with a fake client and, later, inside an action plugin.
+in unit tests with a fake client and in the controller's worker (the fast
+path, plugins/plugin_utils/fast_path.py).
 
 This is also the edge where secrets are kept out of what Ansible shows.
 Ansible masks the raw ``no_log`` values in the result, but not the forms they
@@ -43,20 +44,12 @@ def _import_error(library: str) -> str | None:
     return None
 
 
-def register_secrets(module) -> None:
+def register_secrets(no_log_values, params) -> None:
     """Register every ``no_log`` value of the task, and the HTTP Basic credentials made from ``username`` and ``password``."""
-    for value in module.no_log_values:
+    for value in no_log_values:
         register_secret(value)
-    for token in basic_credentials(module.params.get("username"), module.params.get("password")):
+    for token in basic_credentials(params.get("username"), params.get("password")):
         register_secret(token)
-
-
-def _fail(module, message, extra):
-    # exception="": no formatted traceback in the result, even with
-    # ANSIBLE_DISPLAY_TRACEBACK set. The message says what happened and what to
-    # do; Python frames (and the local values an error can carry) would only
-    # add internals, and text that no scrubbing has seen.
-    module.fail_json(msg=scrub(message), exception="", **scrub(extra))
 
 
 def _bug_message(exc: BaseException) -> str:
@@ -69,24 +62,46 @@ def _bug_message(exc: BaseException) -> str:
     )
 
 
-def run_module(module, work, requires=("requests",)):
-    """Check libraries, run ``work`` and exit the module with its result."""
+def missing_libraries(requires) -> dict[str, str]:
+    """The libraries of ``requires`` that do not import, each with the traceback of trying."""
+    missing = {}
     for library in requires:
         import_error = _import_error(library)
         if import_error is not None:
-            module.fail_json(msg=missing_required_lib(library), exception=import_error)
-    register_secrets(module)
+            missing[library] = import_error
+    return missing
 
-    def warn(message):
-        # AnsibleModule does not mask warnings at all, not even the raw no_log values.
-        module.warn(scrub(str(message)))
 
-    context = ExecutionContext(check_mode=module.check_mode, diff_mode=module._diff, warn=warn)
+def execute(work, params, no_log_values, *, check_mode: bool, diff_mode: bool, warn) -> dict:
+    """Run ``work`` with a context of the task's modes and return the task's result, every secret scrubbed.
+
+    Success is the work's return values with ``changed`` (and ``diff``);
+    failure is ``failed`` and ``msg`` with the error's request details. Both
+    the module (:func:`run_module`) and the controller fast path
+    (plugins/plugin_utils/fast_path.py) end here, so they cannot differ in
+    what they return or mask. ``warn`` receives each warning already scrubbed.
+    """
+    register_secrets(no_log_values, params)
+    # AnsibleModule does not mask warnings at all, not even the raw no_log values.
+    context = ExecutionContext(check_mode=check_mode, diff_mode=diff_mode, warn=lambda message: warn(scrub(str(message))))
     try:
-        result = context.finish(work(module.params, context))
+        return scrub(context.finish(work(params, context)))
     except StreamingError as exc:
-        _fail(module, str(exc), exc.result())
+        return dict(scrub(exc.result()), failed=True, msg=scrub(str(exc)))
     # A bug still ends as a task failure with a sentence, not a traceback or MODULE FAILURE.
     except Exception as exc:  # pylint: disable=broad-exception-caught
-        _fail(module, _bug_message(exc), {})
-    module.exit_json(**scrub(result))
+        return {"failed": True, "msg": scrub(_bug_message(exc))}
+
+
+def run_module(module, work, requires=("requests",)):
+    """Check libraries, run ``work`` and exit the module with its result."""
+    for library, import_error in missing_libraries(requires).items():
+        module.fail_json(msg=missing_required_lib(library), exception=import_error)
+    result = execute(work, module.params, module.no_log_values, check_mode=module.check_mode, diff_mode=module._diff, warn=module.warn)
+    if result.pop("failed", False):
+        # exception="": no formatted traceback in the result, even with
+        # ANSIBLE_DISPLAY_TRACEBACK set. The message says what happened and what to
+        # do; Python frames (and the local values an error can carry) would only
+        # add internals, and text that no scrubbing has seen.
+        module.fail_json(exception="", **result)
+    module.exit_json(**result)

@@ -23,9 +23,17 @@ def ansible_collections_path(tmp_path_factory):
     return collections_path(tmp_path_factory.mktemp("collections"))
 
 
+@pytest.fixture(params=["fast_path", "module_path"])
+def execution_path(request):
+    """Each test that runs Ansible runs twice: modules in the controller's worker (the fast path), and as module processes."""
+    return request.param
+
+
 @pytest.fixture
-def ansible_run(tmp_path, ansible_collections_path):
+def ansible_run(tmp_path, ansible_collections_path, execution_path):
     """Ansible run in ``tmp_path``: its home, temporary directories and everything its modules write stay there.
+
+    It runs the collection's modules on the path ``execution_path`` names.
 
     ``TMPDIR`` is a short directory of the test's own instead, removed after
     the test: ansible-core's worker RPC (Python's multiprocessing) binds a Unix
@@ -34,7 +42,7 @@ def ansible_run(tmp_path, ansible_collections_path):
     """
     short_tmp = Path(tempfile.mkdtemp(prefix="mediaops-test-"))
     try:
-        yield AnsibleRunner(tmp_path, ansible_collections_path, tmp=short_tmp)
+        yield AnsibleRunner(tmp_path, ansible_collections_path, tmp=short_tmp, fast_path=execution_path == "fast_path")
     finally:
         shutil.rmtree(short_tmp, ignore_errors=True)
 

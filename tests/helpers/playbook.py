@@ -92,8 +92,10 @@ class AnsibleResult:
 class AnsibleRunner:
     """Ansible command lines run in ``workdir``, with ``collections`` as the collections path."""
 
-    def __init__(self, workdir: Path, collections: Path, tmp: Path | None = None):
+    def __init__(self, workdir: Path, collections: Path, tmp: Path | None = None, fast_path: bool = True):
         self.workdir = workdir
+        # Which way the collection's modules run: in the controller's worker (the default) or as module processes.
+        self.fast_path = fast_path
         self.collections = collections
         self.home = workdir / "ansible-home"
         self.home.mkdir(exist_ok=True)
@@ -102,7 +104,7 @@ class AnsibleRunner:
         self.runs = 0
 
     def env(self, extra: dict | None = None, callback: str = "default") -> dict:
-        env = {key: value for key, value in os.environ.items() if not key.startswith(("ANSIBLE_", "USP_", "SCALEENGINE_", "RED5_"))}
+        env = {key: value for key, value in os.environ.items() if not key.startswith(("ANSIBLE_", "USP_", "SCALEENGINE_", "RED5_", "MEDIAOPS_"))}
         env.update(
             ANSIBLE_COLLECTIONS_PATH=str(self.collections),
             ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
@@ -121,6 +123,7 @@ class AnsibleRunner:
             ANSIBLE_NOCOLOR="true",
             ANSIBLE_FORCE_COLOR="false",
             ANSIBLE_DEPRECATION_WARNINGS="false",
+            MEDIAOPS_STREAMING_FAST_PATH="1" if self.fast_path else "0",
             PATH=f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}",
         )
         env.update(extra or {})

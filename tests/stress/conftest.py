@@ -28,11 +28,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.helpers.fixtures import ansible_collections_path, ansible_run, scaleengine, usp
+from tests.helpers.fixtures import ansible_collections_path, ansible_run, execution_path, scaleengine, usp
 from tests.helpers.playbook import AnsibleResult, AnsibleRunner
 
 # Imported into this conftest, the shared fixtures serve the stress tests too.
-__all__ = ["ansible_collections_path", "ansible_run", "scaleengine", "usp"]
+__all__ = ["ansible_collections_path", "ansible_run", "execution_path", "scaleengine", "usp"]
 
 # -- killing a playbook and everything it started -------------------------------------
 
