@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import sys
 import tempfile
 from pathlib import Path
 
@@ -124,3 +125,69 @@ def test_masked_replaces_no_log_values_and_keeps_booleans():
         "msg": "token ******** refused",
         "nested": {"s3cret": ["VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"]},
     }
+
+
+class FakeTask:
+    async_val = 0
+    delegate_to = None
+
+
+class FakePlayContext:
+    become = False
+
+
+class FakeConnection:
+    transport = "local"
+
+
+class FakeTemplar:
+    @staticmethod
+    def template(value):
+        return value
+
+
+def plugin(requires=("requests",), **changes):
+    """A FastPathAction with the parts of a task it reads, ``changes`` applied to them (``become=True``, ``transport="ssh"``)."""
+    plugin_class = fast_path.action_for("usp_publishing_point")
+    # Without ActionBase.__init__, which wants a loader and shared plugin loaders this test has no use for.
+    action = plugin_class.__new__(plugin_class)
+    action._task, action._play_context, action._connection, action._templar = FakeTask(), FakePlayContext(), FakeConnection(), FakeTemplar()
+    action.REQUIRES = requires
+    for name, value in changes.items():
+        for part in (action._task, action._play_context, action._connection):
+            if hasattr(part, name):
+                setattr(part, name, value)
+    return action
+
+
+@pytest.mark.parametrize(
+    ("changes", "task_vars", "reason"),
+    [
+        ({}, {}, None),
+        ({"become": True}, {}, "the task uses become"),
+        ({"async_val": 30}, {}, "the task is async"),
+        ({"transport": "ssh"}, {}, "the task runs over the ssh connection, not on the controller"),
+        ({}, {"mitogen_via": "bastion"}, "mitogen_via sends the connection through another host"),
+        ({}, {"mediaops_streaming_fast_path": False}, "mediaops_streaming_fast_path is false"),
+        ({"delegate_to": "localhost"}, {"ansible_delegated_vars": {"localhost": {"ansible_python_interpreter": "/opt/other/python3"}}}, "the host's Python is"),
+        ({}, {"ansible_python_interpreter": "auto_silent"}, None),
+        ({}, {"ansible_python_interpreter": sys.executable}, None),
+    ],
+)
+def test_when_the_module_runs_instead(monkeypatch, changes, task_vars, reason):
+    monkeypatch.delenv(fast_path.SWITCH_ENVIRONMENT, raising=False)
+    found = plugin(**changes)._module_path_reason(task_vars, {})
+    assert (found is None) if reason is None else found.startswith(reason)
+
+
+def test_a_library_the_controller_lacks_sends_the_task_to_the_module(monkeypatch):
+    monkeypatch.delenv(fast_path.SWITCH_ENVIRONMENT, raising=False)
+    assert plugin(requires=("requests", "mediaops_no_such_library"))._module_path_reason({}, {}) == (
+        "the controller's Python cannot import mediaops_no_such_library"
+    )
+
+
+def test_the_environment_switch_counts_from_the_task_environment_first(monkeypatch):
+    monkeypatch.setenv(fast_path.SWITCH_ENVIRONMENT, "1")
+    assert plugin()._module_path_reason({}, {fast_path.SWITCH_ENVIRONMENT: "0"}) == "MEDIAOPS_STREAMING_FAST_PATH is off"
+    assert plugin()._module_path_reason({}, {}) is None
