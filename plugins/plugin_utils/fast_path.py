@@ -48,6 +48,7 @@ import tempfile
 from collections.abc import Mapping
 
 from ansible import constants as C
+from ansible.errors import AnsibleUndefinedConfigEntry
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.errors import UnsupportedError
@@ -154,6 +155,15 @@ def validation_failure(errors, module_name: str) -> str:
     if isinstance(errors[0], UnsupportedError):
         message = f"Unsupported parameters for ({module_name}) module: {message}"
     return message
+
+
+def inject_invocation(task_vars: dict) -> bool:
+    """Whether a module would return ``invocation`` (its validated arguments) for this task."""
+    try:
+        return bool(C.config.get_config_value("INJECT_INVOCATION", variables=task_vars))
+    except AnsibleUndefinedConfigEntry:
+        # ansible-core before 2.21 has no such setting: every module result carried its invocation.
+        return True
 
 
 def masked(result: dict, no_log_values) -> dict:
@@ -266,7 +276,7 @@ class FastPathAction(ActionBase):
             forget_secrets()
         if warnings:
             result["warnings"] = warnings
-        if C.config.get_config_value("INJECT_INVOCATION", variables=task_vars):
+        if inject_invocation(task_vars):
             result["invocation"] = {"module_args": validated}
         return masked(result, no_log_values)
 
