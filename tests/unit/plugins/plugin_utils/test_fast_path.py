@@ -191,3 +191,12 @@ def test_the_environment_switch_counts_from_the_task_environment_first(monkeypat
     monkeypatch.setenv(fast_path.SWITCH_ENVIRONMENT, "1")
     assert plugin()._module_path_reason({}, {fast_path.SWITCH_ENVIRONMENT: "0"}) == "MEDIAOPS_STREAMING_FAST_PATH is off"
     assert plugin()._module_path_reason({}, {}) is None
+
+
+def test_the_validation_result_still_carries_what_the_fast_path_reads(monkeypatch):
+    """ValidationResult has no public accessor for no_log values and alias warnings; AnsibleModule reads these two attributes, and so does the fast path."""
+    monkeypatch.setenv("USP_PASSWORD", "from-the-environment")
+    module_kwargs = fast_path.MODULES["usp_publishing_point"][0]
+    validation = ArgumentSpecValidator(**module_kwargs).validate({"name": "ch1", "api_url": "http://x", "username": "u"})
+    assert "from-the-environment" in validation._no_log_values
+    assert validation._warnings == []
