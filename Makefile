@@ -5,10 +5,13 @@
 #   make stress set up .venv, run the stress tests (tests/stress: a fleet of
 #               200 channels, replay-safe ScaleEngine signatures from 10 forks,
 #               the restart playbook killed after each step), print one summary
-#   make bench  set up .venv, time the restart of 1 and 10 live channels against
-#               the emulators: a hand-written ansible.builtin.uri playbook
-#               (tests/benchmarks/uri_restart.yml) vs the restart_session role
-#               on the module path; one table of seconds and requests per channel
+#   make bench  set up .venv, measure against the emulators (10-15 min): the
+#               restart of 1, 10 and 50 live channels, hand-written
+#               ansible.builtin.uri playbook (tests/benchmarks/uri_restart.yml)
+#               vs the restart_session role (module path, fast path, Mitogen);
+#               per-task time of each module vs ping; HTTP requests per
+#               operation vs the API floor; a loop over 1,000 unchanged points;
+#               targets judged met / NOT met. BENCH_ARGS=--quick: a smoke run
 # Python 3.12+ is needed for ansible-core 2.21; override with PYTHON=/path/to/python3.12.
 
 # The first candidate that really runs and is 3.12+ (a pyenv shim for a version
@@ -42,7 +45,7 @@ stress: $(STAMP)
 	$(VENV_PY) -m tests.stress.run
 
 bench: $(STAMP)
-	$(VENV_PY) -m tests.benchmarks.run
+	$(VENV_PY) -m tests.benchmarks.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .cache tests/output

@@ -1,25 +1,29 @@
-"""``make bench``: the restart procedure by hand (``uri_restart.yml``) against the collection's role, side by side.
+"""``make bench``: how fast and how frugal the collection is, measured side by side with what a user would write by hand.
 
-For each channel count N (``--channels 1,10`` by default), two runs, each
-against a fresh in-process emulator stack (``tests/emulators/stack.py``) with
-N live, archiving channels, so that every run starts from the same state:
+One run prints four tables (progress goes to stderr, the tables to stdout):
 
-a. the baseline: ``ansible-playbook tests/benchmarks/uri_restart.yml``, the
-   restart written with ``ansible.builtin.uri`` and a standard-library signing
-   helper (``scaleengine_sign.py``);
-b. the role: ``ansible-playbook mediaops.streaming.restart_session`` with the
-   demo's variables (``tests/demo/restart_vars.yml``, the demo's start-encoder
-   task file), on the module path (every task a module run).
+1. ``restart.py``: the wall time of restarting 1, 10 and 50 live channels
+   (``--channels``, ``--forks 10``) five ways (``--kinds``): the hand-written
+   ``ansible.builtin.uri`` playbook ``uri_restart.yml`` (``baseline``), the same
+   with Mitogen's ``mitogen_linear`` strategy (``baseline_mitogen``), and the
+   collection's ``restart_session`` role on the module path
+   (``role_module``), on the fast path (``role_fast``) and on the fast path
+   with ``mitogen_linear`` (``role_mitogen``); with the ratios to the baselines,
+   the HTTP requests per channel, and the targets judged from the figures.
+2. ``per_task.py``: the wall time of one task of each of the nine modules, fast
+   path and module path, next to ``ansible.builtin.ping`` and one
+   ``ansible.builtin.uri`` GET (``--task-repeats`` tasks per playbook).
+3. ``request_floor.py``: the HTTP requests of one task per operation against
+   the fewest the vendor API needs for it, and which requests they were.
+4. ``many_points.py``: one ``usp_publishing_point`` task looping over
+   ``--points`` unchanged publishing points.
 
-Both restart every channel with the manifest it had, one inventory host per
-channel, ``--forks 10`` by default. A run counts only if ``ansible-playbook``
-exits 0 and afterwards every channel was deleted once and holds only
-archive ingested after the run began, and is ``started`` on USP, live on
-ScaleEngine and publishing on Red5 again. The table shows the wall time of each
-``ansible-playbook`` run and the HTTP requests the three emulators received
-per channel (their request logs, emptied before each run; the emulators'
-control API, which the start-encoder task uses, is not counted).
+Every run gets fresh in-process emulators (``tests/emulators``) and counts only
+if it did what it is measured for (every channel restarted, every task ok and
+changed or not as expected); a run that did not is shown as FAILED, its output
+goes to stderr, the others go on, and the exit status is 1.
 
+``--quick`` is a smoke run: 1 channel, 5 task repetitions, 100 points.
 Ansible runs with its home, temporary directories and a short ``TMPDIR`` in a
 temporary directory, removed afterwards (``tests/helpers/playbook.py``).
 """
@@ -27,118 +31,17 @@ temporary directory, removed afterwards (``tests/helpers/playbook.py``).
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import tempfile
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from tests.emulators.stack import Stack, build_stack
-from tests.helpers.playbook import BIN_DIR, AnsibleRunner, collections_path
+from tests.benchmarks import many_points, per_task, request_floor, restart
+from tests.benchmarks.common import BenchmarkError
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-BENCH_DIR = Path(__file__).resolve().parent
-DEMO_DIR = REPO_ROOT / "tests" / "demo"
-VARS_FILE = DEMO_DIR / "restart_vars.yml"
-START_TASKS = DEMO_DIR / "restart_start_encoder.yml"
-KINDS = ("baseline", "role")
-RUN_TIMEOUT = 900
-
-
-@dataclass
-class Measurement:
-    kind: str
-    channels: int
-    seconds: float
-    requests: int
-
-    @property
-    def per_channel(self) -> float:
-        return self.requests / self.channels
-
-
-class BenchmarkError(Exception):
-    """A run that did not restart every channel: the benchmark has no figure for it."""
-
-
-def channel_names(count: int) -> list[str]:
-    return [f"channel{index:02d}" for index in range(1, count + 1)]
-
-
-def playbook_argv(kind: str, inventory: Path, forks: int) -> list[str]:
-    common = ["-i", str(inventory), "-e", f"@{VARS_FILE}", "--forks", str(forks)]
-    if kind == "baseline":
-        return [str(BIN_DIR / "ansible-playbook"), str(BENCH_DIR / "uri_restart.yml"), *common]
-    return [str(BIN_DIR / "ansible-playbook"), "mediaops.streaming.restart_session", *common, "-e", f"restart_session_start_tasks={START_TASKS}"]
-
-
-def request_count(stack: Stack) -> int:
-    return sum(len(emulator.log()) for emulator in (stack.usp, stack.scaleengine, stack.red5))
-
-
-def not_restarted(stack: Stack, names: list[str], since: float) -> list[str]:
-    """The channels that were not restarted (deleted once, archive only from after ``since``) or are not live again everywhere."""
-    registry = {entry["name"]: entry["active"] for entry in stack.red5.dump_registry()}
-    deletes = [entry.path for entry in stack.usp.log(method="DELETE")]
-    problems = []
-    for name in names:
-        with stack.usp.lock:
-            point = stack.usp.points.get(name)
-            state = point.state if point is not None else "missing"
-            fresh = point is not None and all(start >= since * 1_000_000 for start, _end in point.archive)
-        live = stack.is_live(name)
-        if deletes.count(f"/{name}/{name}.isml") != 1 or not fresh:
-            problems.append(f"{name} (not restarted: {deletes.count(f'/{name}/{name}.isml')} deletes, archive from before the run: {not fresh})")
-        elif state != "started" or not live or not registry.get(name):
-            problems.append(
-                f"{name} (USP {state}, ScaleEngine {'live' if live else 'not live'}, Red5 {'publishing' if registry.get(name) else 'not publishing'})"
-            )
-    return problems
-
-
-def measure(kind: str, count: int, forks: int, root: Path) -> Measurement:
-    """One ``ansible-playbook`` run of ``kind`` restarting ``count`` channels of a fresh stack."""
-    names = channel_names(count)
-    workdir = Path(tempfile.mkdtemp(prefix=f"{kind[0]}{count}-", dir=root))
-    runner = AnsibleRunner(workdir, collections_path(root))
-    inventory = workdir / "channels.yml"
-    inventory.write_text(json.dumps({"all": {"children": {"channels": {"hosts": {name: {} for name in names}}}}}))
-    # The stack of the demo: fragments every 0.5 s, 30 already archived, End Of Stream and Red5 after 0.5 s.
-    stack = build_stack(names, interval=0.5, fragments=30)
-    try:
-        stack.clear_logs()
-        since = time.time()
-        started = time.perf_counter()
-        result = runner.run(playbook_argv(kind, inventory, forks), env=stack.env(), timeout=RUN_TIMEOUT)
-        seconds = time.perf_counter() - started
-        requests = request_count(stack)
-        if result.rc != 0:
-            raise BenchmarkError(f"{kind} with {count} channels: ansible-playbook exited {result.rc}\n{result.output[-4000:]}")
-        problems = not_restarted(stack, names, since)
-        if problems:
-            raise BenchmarkError(f"{kind} with {count} channels: not live again after the run: {', '.join(problems)}\n{result.output[-2000:]}")
-    finally:
-        stack.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
-    return Measurement(kind, count, seconds, requests)
-
-
-def table(rows: list[tuple[Measurement, Measurement]]) -> str:
-    header = ("channels", "baseline s", "role s", "role/baseline", "baseline requests/channel", "role requests/channel")
-    lines = [" | ".join(header), " | ".join("-" * len(title) for title in header)]
-    for baseline, role in rows:
-        cells = (
-            f"{baseline.channels:>{len(header[0])}}",
-            f"{baseline.seconds:>{len(header[1])}.1f}",
-            f"{role.seconds:>{len(header[2])}.1f}",
-            f"{role.seconds / baseline.seconds:>{len(header[3])}.2f}",
-            f"{baseline.per_channel:>{len(header[4])}.1f}",
-            f"{role.per_channel:>{len(header[5])}.1f}",
-        )
-        lines.append(" | ".join(cells))
-    return "\n".join(lines)
+PARTS = ("restart", "tasks", "requests", "points")
+DEFAULTS = {"channels": [1, 10, 50], "task_repeats": 20, "points": 1000}
+QUICK = {"channels": [1], "task_repeats": 5, "points": 100}
 
 
 def channel_counts(text: str) -> list[int]:
@@ -151,28 +54,82 @@ def channel_counts(text: str) -> list[int]:
     return counts
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Wall time and HTTP requests of the restart: hand-written uri playbook vs the restart_session role.")
-    parser.add_argument("--channels", type=channel_counts, default=[1, 10], help="comma-separated channel counts (default 1,10)")
-    parser.add_argument("--forks", type=int, default=10, help="ansible-playbook --forks (default 10)")
+def names_from(choices: tuple[str, ...]):
+    def parse(text: str) -> list[str]:
+        names = [part.strip() for part in text.split(",") if part.strip()]
+        unknown = sorted(set(names) - set(choices))
+        if not names or unknown:
+            raise argparse.ArgumentTypeError(f"choose from {', '.join(choices)} (comma-separated); unknown: {', '.join(unknown) or 'none given'}")
+        return names
+
+    return parse
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Wall time and HTTP requests of the collection vs hand-written playbooks, against the emulators.")
+    parser.add_argument("--channels", type=channel_counts, help="restart: comma-separated channel counts (default 1,10,50)")
+    parser.add_argument("--forks", type=positive, default=10, help="restart: ansible-playbook --forks (default 10)")
+    parser.add_argument("--kinds", type=names_from(restart.KIND_NAMES), default=list(restart.KIND_NAMES), help="restart: " + ",".join(restart.KIND_NAMES))
+    parser.add_argument("--task-repeats", type=positive, help="per task: tasks per timed playbook (default 20)")
+    parser.add_argument("--points", type=positive, help="points: publishing points in the loop (default 1000)")
+    parser.add_argument("--parts", type=names_from(PARTS), default=list(PARTS), help="which tables: " + ",".join(PARTS) + " (default all)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: --channels 1 --task-repeats 5 --points 100 unless given")
     args = parser.parse_args(argv)
+    for name, value in (QUICK if args.quick else DEFAULTS).items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    return args
+
+
+def progress(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def measure_parts(args: argparse.Namespace, root: Path) -> tuple[list[str], list[str]]:
+    """The tables of the parts asked for, and the errors of the runs that failed."""
+    tables, errors = [], []
+    if "restart" in args.parts:
+        measurements = restart.run(args.channels, args.kinds, args.forks, root, progress)
+        tables.append(restart.render(measurements, args.forks))
+        errors += [item.error for item in measurements if item.error]
+    if "tasks" in args.parts:
+        startup, figures = per_task.run(root, args.task_repeats, progress)
+        tables.append(per_task.render(startup, figures, args.task_repeats))
+        errors += [item.error for item in figures if item.error]
+    if "requests" in args.parts:
+        counts = request_floor.run(root, progress)
+        tables.append(request_floor.render(counts))
+        errors += [count.error for count in counts if count.error]
+    if "points" in args.parts:
+        try:
+            tables.append(many_points.render(many_points.run(root, args.points, progress)))
+        except BenchmarkError as exc:
+            tables.append(f"4. {args.points} unchanged points: FAILED")
+            errors.append(str(exc))
+    return tables, errors
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     # Short: ansible-core's worker RPC binds a Unix socket under TMPDIR (at most 107 bytes, tests/helpers/fixtures.py).
     root = Path(tempfile.mkdtemp(prefix="mediaops-bench-"))
-    rows = []
     try:
-        for count in args.channels:
-            pair = []
-            for kind in KINDS:
-                print(f"bench: {kind}, {count} channel(s), --forks {args.forks} ...", file=sys.stderr, flush=True)
-                pair.append(measure(kind, count, args.forks, root))
-            rows.append(tuple(pair))
-    except BenchmarkError as exc:
-        print(f"bench: FAILED: {exc}", file=sys.stderr)
-        return 1
+        tables, errors = measure_parts(args, root)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    print(table(rows))
-    return 0
+    for error in errors:
+        print(f"bench: FAILED: {error}", file=sys.stderr)
+    print("\n\n".join(tables))
+    if errors:
+        print(f"\n{len(errors)} run(s) FAILED (details on stderr): " + "; ".join(error.splitlines()[0] for error in errors))
+    return 1 if errors else 0
 
 
 if __name__ == "__main__":

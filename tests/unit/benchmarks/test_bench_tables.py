@@ -1,0 +1,42 @@
+"""tests/benchmarks/report.py: targets are judged from the figures given, and tables line up (no timing is measured here)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.mediaops.streaming.tests.benchmarks.report import Target, ratio, table, times
+
+
+@pytest.mark.parametrize(
+    ("value", "verdict"),
+    [(0.19, "met"), (0.2, "met"), (0.21, "NOT met"), (None, "n/a")],
+)
+def test_target_is_judged_from_the_value(value, verdict):
+    assert Target(0.2, "baseline").verdict(value) == verdict
+
+
+def test_strict_target_excludes_its_limit():
+    target = Target(15, "s", unit="", strict=True)
+    assert (target.verdict(14.9), target.verdict(15)) == ("met", "NOT met")
+    assert target.judged(20) == "< 15 s: NOT met"
+
+
+def test_judged_names_limit_reference_and_verdict():
+    assert Target(0.5, "baseline_mitogen").judged(0.4) == "<= 0.50x baseline_mitogen: met"
+
+
+@pytest.mark.parametrize(("value", "reference"), [(None, 2.0), (1.0, None), (1.0, 0.0)])
+def test_ratio_without_both_figures_is_missing(value, reference):
+    assert ratio(value, reference) is None
+    assert times(ratio(value, reference)) == "-"
+
+
+def test_table_aligns_text_left_and_figures_right():
+    lines = table(["kind", "seconds"], [["baseline", "5.8"], ["role_fast", "12.0"]], title="T").splitlines()
+    assert lines == [
+        "T",
+        "kind      | seconds",
+        "----------+--------",
+        "baseline  |     5.8",
+        "role_fast |    12.0",
+    ]
