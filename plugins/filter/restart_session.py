@@ -26,6 +26,20 @@ STEPS = ("read", "stop", "wait", "purge", "delete", "create", "start", "verify",
 RESULT_STEPS = ("stop", "wait", "purge", "delete", "create", "start", "verify")
 NOT_RUN = "not run"
 SKIPPED = "skipped: the point did not exist"
+NOT_READ = "not read"
+# What each step registers (the keys of ``results``, vars/main.yml ``_restart_session_results``). A task skipped by its
+# condition still registers a result; one left out by --tags or --skip-tags registers nothing. So a step ran when one of
+# these is there, which is what the run's tags selected, whatever tags the role inherited from the play.
+STEP_RESULTS = {
+    "read": ("read",),
+    "stop": ("stop_stream", "stop_push", "stop_tasks"),
+    "wait": ("wait",),
+    "purge": ("purge",),
+    "delete": ("delete",),
+    "create": ("create",),
+    "start": ("start",),
+    "verify": ("started_wait", "red5"),
+}
 
 # What a failure at each step means for the channel (docs/restart_session.md, "Failures and re-runs").
 FAILURE_MEANING = {
@@ -91,7 +105,14 @@ def _settings_text(settings) -> str:
     return text or "None"
 
 
+def _state_text(state) -> str:
+    """``is started``, or ``exists`` when the state was not read (a real run reads it only while waiting)."""
+    return f"is {state}" if state else "exists"
+
+
 def _archive_before_text(archive) -> str:
+    if archive is None:
+        return NOT_READ
     ranges = _ranges(archive)
     if not ranges:
         return "empty"
@@ -101,6 +122,8 @@ def _archive_before_text(archive) -> str:
 
 
 def _archive_after_text(archive) -> str:
+    if archive is None:
+        return NOT_READ
     ranges = _ranges(archive)
     if not ranges:
         return "empty"
@@ -176,14 +199,21 @@ def _wait_plan(run) -> list:
 
 
 def restart_session_plan(before, run, check_mode=False):
-    """What step 1 says will happen: what was read, then one line per step that will do something."""
+    """What step 1 says will happen: what was read, then one line per step that will do something.
+
+    In check mode it ends with what the steps would do where check mode cannot ask the server
+    (:func:`restart_session_check_mode_note`), said here once instead of by a task in each step.
+    The state and the archive are read only in check mode, and shown only when read.
+    """
     exists = bool(before.get("exists"))
     read = [
         f"channel {_shown(run.get('channel'))}: {_shown(before.get('url'))} "
-        + (f"is {before.get('state')}" if exists else "does not exist (a previous run deleted it)")
+        + (_state_text(before.get("state")) if exists else "does not exist (a previous run deleted it)")
     ]
     if exists:
-        read += ["archive: " + _archive_before_text(before.get("archive")), "settings: " + _settings_text(before.get("settings"))]
+        if before.get("archive") is not None:
+            read.append("archive: " + _archive_before_text(before.get("archive")))
+        read.append("settings: " + _settings_text(before.get("settings")))
     plan = [f"- {_stop_plan(run)}" if exists else "- skip stop, wait, purge and delete: the point does not exist"]
     if exists:
         delete = "- delete the publishing point"
@@ -204,7 +234,8 @@ def restart_session_plan(before, run, check_mode=False):
         *_wait_plan(run),
     ]
     will = "(check mode) would" if check_mode else "will"
-    return [line for line in read if line] + [will + ":"] + [line for line in plan if line]
+    notes = _check_mode_notes(before, run) if check_mode else []
+    return [line for line in read if line] + [will + ":"] + [line for line in plan if line] + notes
 
 
 # -- what check mode does not do (steps 3, 5, 6 and 8) -----------------------------------------------------
@@ -232,6 +263,20 @@ def restart_session_check_mode_note(before, step, run):
         "verify": lambda: "(check mode) would wait " + _verify_waits(run),
     }
     return notes[step]()
+
+
+def _check_mode_notes(before, run) -> list:
+    """The notes of the steps that check mode cannot ask the server about, for the plan."""
+    exists = bool(before.get("exists"))
+    steps = []
+    if exists:
+        steps.append("wait")
+        if not before.get("deletable"):
+            steps.append("delete")
+        steps.append("create")
+    if run.get("wait_for_started") or run.get("wait_for_red5"):
+        steps.append("verify")
+    return [restart_session_check_mode_note(before, step, run) for step in steps]
 
 
 # -- the result (step 9) ----------------------------------------------------------------------------
@@ -312,6 +357,16 @@ def _verify_step(run, results, check_mode) -> str:
     return "; ".join(done) or "nothing to verify (no wait asked for)"
 
 
+def _ran(step, results) -> bool:
+    """Whether the run's tags selected ``step``: one of its tasks registered a result (skipped ones too)."""
+    return any(results.get(name) for name in STEP_RESULTS.get(step, ()))
+
+
+def _done(registered) -> bool:
+    """Whether a registered task result is from a task that ran (not one skipped by its condition)."""
+    return bool(registered) and not registered.get("skipped")
+
+
 def _step_texts(before, run, results, check_mode) -> dict:
     exists = bool(before.get("exists"))
     texts = {
@@ -323,57 +378,70 @@ def _step_texts(before, run, results, check_mode) -> dict:
         "start": lambda: _start_step(run, check_mode),
         "verify": lambda: _verify_step(run, results, check_mode),
     }
-    ended = results.get("ended") or {}
-    return {step: texts[step]() if step in ended else NOT_RUN for step in RESULT_STEPS}
+    return {step: texts[step]() if _ran(step, results) else NOT_RUN for step in RESULT_STEPS}
 
 
-def _timings(ended, started):
-    """Seconds per step that ran (rounded to 0.1), from the time each step ended and the time the run started."""
-    timings = {}
-    previous = float(started)
-    for step, end in ended.items():
-        timings[step] = round(float(end) - previous, 1)
-        previous = float(end)
-    return timings
+def _timings(results) -> dict:
+    """Seconds of the steps whose module measured them: the waits (``waited``)."""
+    waits = {"wait": results.get("wait") or {}, "verify": results.get("started_wait") or {}}
+    return {step: registered["waited"] for step, registered in waits.items() if _done(registered) and registered.get("waited") is not None}
 
 
-def _after(after_read) -> dict:
-    point = after_read.get("publishing_point") or {}
+def _before(before, results) -> dict:
+    """The point before the run: what step 1 read, and the archive as the purge read it first (step 1 reads it only in check mode)."""
+    exists = bool(before.get("exists"))
+    purge = results.get("purge") or {}
+    archive = purge.get("archive_before") if _done(purge) else before.get("archive")
     return {
-        "exists": point.get("exists", False),
-        "state": point.get("state"),
-        "settings": point.get("settings") or {},
-        "archive": _archive_after_text(point.get("archive")),
+        "exists": exists,
+        "state": before.get("state"),
+        "settings": before.get("settings") or {},
+        "archive": _archive_before_text(archive) if exists else "none",
+    }
+
+
+def _after(before, results) -> dict:
+    """The point after the run, from what the steps returned (no read of its own).
+
+    The create says its settings, the wait for started its state, the purge the archive it left.
+    """
+    create, delete, purge = (results.get(name) or {} for name in ("create", "delete", "purge"))
+    started = (results.get("started_wait") or {}).get("publishing_point") or {}
+    wait = (results.get("wait") or {}).get("publishing_point") or {}
+    if _done(create):
+        exists, settings, state = True, create.get("settings") or {}, started.get("state")
+    elif _done(delete):
+        exists, settings, state = False, {}, None
+    else:
+        exists, settings = bool(before.get("exists")), before.get("settings") or {}
+        state = started.get("state") or wait.get("state") or before.get("state")
+    return {
+        "exists": exists,
+        "state": state if exists else None,
+        "settings": settings,
+        "archive": _archive_after_text(purge.get("archive_after")) + " after the purge" if _done(purge) else NOT_READ,
     }
 
 
 def restart_session_result(before, run, results, check_mode=False, now=0.0):
     """The fact ``restart_session_result``: the run as data, with one sentence per step.
 
-    ``results`` holds what the steps registered (``stop_stream``, ``stop_push``, ``wait``, ``purge``,
-    ``delete``, ``create``, ``started_wait``, ``red5``, ``after_read``; a step that did not run leaves its
-    result out), ``ended`` (step -> time it ended, in seconds since the epoch), ``started_at`` and
-    ``started`` (the time the run started, in seconds since the epoch).
+    ``results`` holds what the steps registered (``read``, ``stop_stream``, ``stop_push``, ``stop_tasks``,
+    ``wait``, ``purge``, ``delete``, ``create``, ``start``, ``started_wait``, ``red5``; a step that did not run
+    leaves its results out), ``started_at`` and ``started`` (the time the run started, in seconds since the epoch).
     """
-    exists = bool(before.get("exists"))
-    ended = results.get("ended") or {}
-    purge_left = [item for entry in results.get("purge", {}).get("archive_after") or [] for item in (entry.get("ranges") or [])]
+    purge_left = [item for entry in (results.get("purge") or {}).get("archive_after") or [] for item in (entry.get("ranges") or [])]
     return {
         "channel": run.get("channel"),
         "url": before.get("url"),
         "check_mode": check_mode,
         "started_at": results.get("started_at"),
         "total_seconds": round(float(now) - float(results.get("started")), 1),
-        "timings": _timings(ended, results.get("started")),
+        "timings": _timings(results),
         "recreated_from": run["source"],
-        "before": {
-            "exists": exists,
-            "state": before.get("state"),
-            "settings": before.get("settings") or {},
-            "archive": _archive_before_text(before.get("archive")) if exists else "none",
-        },
-        "after": {} if check_mode else _after(results.get("after_read", {})),
-        "archive_purged": not check_mode and "purge" in ended and not purge_left,
+        "before": _before(before, results),
+        "after": {} if check_mode else _after(before, results),
+        "archive_purged": not check_mode and _ran("purge", results) and not purge_left,
         "steps": _step_texts(before, run, results, check_mode),
     }
 
@@ -390,7 +458,12 @@ def _settings_changes(before, after) -> str:
 def _state_line(point, missing: str) -> str:
     if not point.get("exists"):
         return missing
-    return f"is {point.get('state')}; archive: {point.get('archive')}; settings: {_settings_text(point.get('settings'))}"
+    return f"{_state_text(point.get('state'))}; archive: {point.get('archive')}; settings: {_settings_text(point.get('settings'))}"
+
+
+def _timings_line(result) -> str:
+    waits = ", ".join(f"{step} {seconds} s" for step, seconds in (result.get("timings") or {}).items())
+    return f"timings: total {result.get('total_seconds')} s" + (f"; {waits}" if waits else "")
 
 
 def restart_session_summary(result):
@@ -408,7 +481,7 @@ def restart_session_summary(result):
         if before.get("exists"):
             changes = _settings_changes(before.get("settings") or {}, after.get("settings") or {})
             lines.append("settings changed: " + (changes.strip() or "none (the same as before)"))
-    lines.append("timings: " + ", ".join(f"{step} {seconds} s" for step, seconds in result.get("timings", {}).items()))
+    lines.append(_timings_line(result))
     return lines
 
 
@@ -419,12 +492,20 @@ def _failed_step(tags) -> str:
     return next((tag for tag in tags or [] if tag in STEPS), "unknown")
 
 
-def restart_session_failure(failed_result, tags, channel, ended=None, before=None, source="", backup_path=""):
+def _steps_done(step, results) -> list:
+    """The steps that ran before the failed ``step`` (all that ran when it is not known)."""
+    before = STEPS[: STEPS.index(step)] if step in STEPS else STEPS
+    return [name for name in before if _ran(name, results)]
+
+
+def restart_session_failure(failed_result, tags, channel, results=None, before=None, source="", backup_path=""):
     """The role's one failure message: the module's error, where the restart stopped, what that means, how to go on.
 
-    ``tags`` are the failed task's tags (the step is the first that names one), ``ended`` the steps done.
+    ``tags`` are the failed task's tags (the step is the first that names one); ``results`` what the steps registered
+    (as for :func:`restart_session_result`), which says the steps done.
     """
     step = _failed_step(tags)
+    done = _steps_done(step, results or {})
     saved = ""
     if step == "create" and source == "current":
         settings = {key: value for key, value in ((before or {}).get("settings") or {}).items() if key not in SERVER_MANAGED_OPTIONS}
@@ -434,7 +515,7 @@ def restart_session_failure(failed_result, tags, channel, ended=None, before=Non
         )
     message = (failed_result or {}).get("msg", "failed")
     text = (
-        f"{_shown(message)} -- [restart of channel {_shown(channel)} stopped at step '{step}'; done: {', '.join(ended or {}) or 'nothing'}. "
+        f"{_shown(message)} -- [restart of channel {_shown(channel)} stopped at step '{step}'; done: {', '.join(done) or 'nothing'}. "
         f"{FAILURE_MEANING[step]} {saved} Fix the cause and run the role again for this channel: it converges (a missing publishing point "
         "is created; stop, purge and delete do nothing when they are already done).]"
     )

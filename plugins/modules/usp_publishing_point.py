@@ -18,14 +18,19 @@ description:
     exactly one request.
   - The API cannot update the C(<body>) of a manifest (its tracks). A body difference fails the task and names the difference,
     unless O(recreate=true), which deletes and creates the point again.
-  - With O(state=absent) the point is deleted. USP refuses to delete a point that is not idle, starting or stopped; the task then
-    fails, says the current state (when O(origin_url) is set) and that nothing was deleted.
+  - With O(state=absent) the point is deleted. Outside check mode and diff mode, and without O(backup_path), that is one
+    C(DELETE) and nothing else - HTTP 200 means this task deleted it (C(changed=true)), HTTP 404 that it did not exist
+    (C(changed=false), no warning). In check mode or diff mode, or with O(backup_path), the point is read first (C(GET)),
+    for the prediction, the diff's C(before) or the saved manifest.
+  - USP refuses to delete a point that is not idle, starting or stopped; the task then fails, says the current state (when
+    O(origin_url) is set) and that nothing was deleted.
   - Several tasks may manage the same point at once (forks, two operators). When an answer shows that another client changed
     the point after this task read it, the task reads it again and decides anew, up to 5 rounds, then fails saying the point kept
     changing. A create answered 409 is compared with what the other client created and updated if its head differs. An update
     answered 404 (deleted meanwhile) creates the point again from the desired options or manifest, with a warning, because
-    O(state=present) means the point exists with these settings. A delete answered 404 is success with C(changed=false) and a
-    warning that this task deleted nothing. C(changed) always says whether this task's own requests changed the server.
+    O(state=present) means the point exists with these settings. A delete answered 404 after this task had read the point is
+    success with C(changed=false) and a warning that this task deleted nothing. C(changed) always says whether this task's own
+    requests changed the server.
   - A create is never sent twice. When its answer is lost after the request may have reached the server (a reset or close
     mid-answer, no answer within O(timeout), or HTTP 502 or 504 from a gateway), the point is read back once. If it exists, the
     task goes on from there and reports C(changed=true) with a warning; if not, the task fails saying nothing was created and that
@@ -77,6 +82,18 @@ options:
       - This removes the point's archive. The delete is refused by USP while an encoder is ingesting.
     type: bool
     default: false
+  backup_path:
+    description:
+      - A file on the host that runs the module holding the point's manifest while the point is deleted.
+      - O(state=absent) writes the manifest it read to this file before the C(DELETE) (missing directories are created with mode
+        V(0700), the file with mode V(0600), written atomically, as a temporary file renamed over it). A point that does not exist
+        writes nothing. If the file cannot be written, nothing is deleted.
+      - O(state=present) removes the file once the point exists as wanted (a file that cannot be removed is a warning).
+      - Nothing is written or removed in check mode.
+      - This is how a point deleted to be created again (for example by the role C(mediaops.streaming.restart_session)) is not lost
+        when the run is killed between the delete and the create; create it again with O(src) set to this file.
+      - With O(state=absent), the point is read before the delete (one C(GET) more).
+    type: path
 notes:
   - XML from the server or from O(manifest)/O(src) is parsed without entity expansion, DTD loading or network access, and
     refused above 50 MiB (USP answers HTTP 413 above 50 MB) or when it has a C(<!DOCTYPE>) at all, which is where entities and
@@ -126,6 +143,20 @@ EXAMPLES = r"""
       mediaops.streaming.usp_publishing_point:
         name: channel01
         state: absent
+      delegate_to: localhost
+
+    - name: Delete a channel to create it again, keeping its manifest on disk in between
+      mediaops.streaming.usp_publishing_point:
+        name: channel03
+        state: absent
+        backup_path: /var/lib/ansible/usp/channel03.isml
+      delegate_to: localhost
+
+    - name: Create it again from the saved manifest, which is removed once the point exists
+      mediaops.streaming.usp_publishing_point:
+        name: channel03
+        src: /var/lib/ansible/usp/channel03.isml
+        backup_path: /var/lib/ansible/usp/channel03.isml
       delegate_to: localhost
 
 - name: Change a body setting, accepting that the point (and its archive) is recreated
@@ -183,6 +214,11 @@ recreated:
   returned: when O(recreate=true) and the body differed
   type: bool
   sample: true
+backup_file:
+  description: The file the point's manifest was written to before the delete (O(backup_path)).
+  returned: when O(state=absent) wrote O(backup_path) (the point existed, not in check mode)
+  type: str
+  sample: /var/lib/ansible/usp/channel03.isml
 """
 
 from ansible.module_utils.basic import AnsibleModule

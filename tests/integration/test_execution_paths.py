@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 import ansible_mitogen
@@ -80,7 +82,7 @@ def run_every_module(workdir: Path, collections: Path, *, fast_path: bool, env: 
     stack = build_stack(["ch1", "ch2"], interval=None, usp_username="operator", usp_password=USP_PASSWORD)
     stack.red5.access_token = "Red5-admin-token"
     try:
-        runner = AnsibleRunner(workdir, collections, tmp=workdir / "t", fast_path=fast_path)
+        runner = AnsibleRunner(workdir, collections, tmp=(workdir / "t").resolve(), fast_path=fast_path)
         result = runner.playbook(every_module_playbook(), env=dict(stack.env(), **(env or {})), diff=diff, verbosity=1)
         urls = {"usp_api": stack.usp.url("api"), "usp_origin": stack.usp.url("origin"), "scaleengine": stack.scaleengine.url(), "red5": stack.red5.url()}
     finally:
@@ -98,12 +100,18 @@ def as_lines(value) -> str:
 
 @pytest.fixture
 def two_dirs(tmp_path):
-    dirs = []
+    """A work directory for each path, each with a short TMPDIR of its own (ansible-core's worker RPC socket lives there, tests/helpers/fixtures.py)."""
+    dirs, short_tmps = [], []
     for name in ("fast", "module"):
         path = tmp_path / name
-        (path / "t").mkdir(parents=True)
+        path.mkdir()
+        short_tmp = Path(tempfile.mkdtemp(prefix="mediaops-test-"))
+        (path / "t").symlink_to(short_tmp)
         dirs.append(path)
-    return dirs
+        short_tmps.append(short_tmp)
+    yield dirs
+    for short_tmp in short_tmps:
+        shutil.rmtree(short_tmp, ignore_errors=True)
 
 
 def test_both_paths_give_the_same_results_key_for_key(two_dirs, ansible_collections_path):

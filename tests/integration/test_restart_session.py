@@ -102,6 +102,23 @@ def archive_of(stack, point: str) -> list:
     return list(stack.usp.point(point).archive)
 
 
+def requests_of(stack, point: str, stream: str) -> list[str]:
+    """Every request one channel's restart sent, in order per API: USP, ScaleEngine commands, Red5.
+
+    A wait polls until the state arrives, so its repeated polls count once here; the emulators'
+    control API (the simulated encoder) is not an API the role calls and is not logged.
+    """
+    usp = []
+    for entry in stack.usp.log():
+        if entry.path.startswith(f"/{point}/"):
+            line = f"{entry.method} {entry.path}" + (f"?{entry.raw_query}" if entry.raw_query else "")
+            if not (usp and usp[-1] == line and line.endswith("/state")):
+                usp.append(line)
+    scaleengine = [f"scaleengine {item['command']}" for item in stack.scaleengine.commands() if item.get("stream") == stream]
+    red5 = [f"red5 {entry.method} {entry.path}" for entry in stack.red5.log() if f"/{stream}/" in entry.path]
+    return usp + scaleengine + [line for index, line in enumerate(red5) if line not in red5[:index]]
+
+
 def recap(result, host: str) -> dict:
     match = re.search(rf"^{re.escape(host)}\s+:\s+(.*)$", result.stdout, re.MULTILINE)
     assert match, result.output[-3000:]
@@ -145,11 +162,16 @@ def test_full_restart(ansible_run, stack):
 
         result_fact = summary(result, host)
         assert result_fact["check_mode"] is False
-        assert result_fact["before"]["state"] == "started"
-        assert result_fact["after"]["state"] == "started"
+        # Outside check mode the first read asks for the settings only: the state before is not read.
+        assert result_fact["before"]["state"] is None
+        assert result_fact["before"]["archive"].startswith("video")  # as the purge read it before purging
+        assert result_fact["after"]["state"] == "started"  # as the wait for started read it
+        assert result_fact["after"]["archive"] == "empty after the purge"
         assert result_fact["archive_purged"] is True
-        assert set(result_fact["timings"]) == {"read", "stop", "wait", "purge", "delete", "create", "start", "verify"}
+        # Only the waits are timed one by one (the modules' "waited"); the total covers the whole run.
+        assert set(result_fact["timings"]) == {"wait", "verify"}
         assert all(isinstance(seconds, (int, float)) and seconds >= 0 for seconds in result_fact["timings"].values())
+        assert result_fact["total_seconds"] > 0
         lines = summary_lines(result, host)
         assert lines[0].startswith(f"channel {name}: restarted in ")
         assert any(line.startswith("verify: started after") and f"Red5 live/{name} publishing on 10.0.1.10" in line for line in lines)
@@ -159,8 +181,31 @@ def test_full_restart(ansible_run, stack):
     assert settings_of(stack, "events/ev1")["dvr_window_length"] == "60"
     assert settings_of(stack, "ch2") == before["ch2"]
     assert summary(result, "ch2")["recreated_from"] == "current"
+    assert not saved_manifest_path(ansible_run, stack, "ch2").exists()  # saved before the delete, removed by the create
     assert "settings changed: none (the same as before)" in summary_lines(result, "ch2")
     assert any(line.startswith("settings changed: ") and "dvr_window_length: 30 -> 60" in line for line in summary_lines(result, "ch1"))
+
+    # The requests of one channel: 12 with desired options, 13 for a point that comes back as it was
+    # (its delete reads the manifest it saves first). A wait's repeated polls count once.
+    restart_requests = [
+        "GET /{p}/{n}.isml",  # step 1: the settings (and the manifest when it comes back as it was)
+        "GET /{p}/{n}.isml/state",  # step 3: wait until stopped
+        "GET /{p}/{n}.isml/archive",  # step 4: the archive before the purge
+        "POST /{p}/{n}.isml/purge?t=0",
+        "GET /{p}/{n}.isml/archive",  # the archive after the purge: verified empty
+        "DELETE /{p}/{n}.isml",  # step 5
+        "GET /{p}/{n}.isml",  # step 6: the create reads first
+        "POST /{p}/{n}.isml",
+        "GET /{p}/{n}.isml/state",  # step 8: wait until started
+        "scaleengine stream.details",  # step 2: is the stream live?
+        "scaleengine stream.close",
+        "red5 GET /streammanager/api/2.0/event/live/{n}/stats",  # step 8: publishing on Red5
+    ]
+    for point in ("ch1", "events/ev1"):
+        name = point.rsplit("/", 1)[-1]
+        assert requests_of(stack, point, name) == [line.format(p=point, n=name) for line in restart_requests]
+    with_backup = [*restart_requests[:5], "GET /{p}/{n}.isml", *restart_requests[5:]]  # the manifest saved before the DELETE
+    assert requests_of(stack, "ch2", "ch2") == [line.format(p="ch2", n="ch2") for line in with_backup]
 
 
 def test_check_mode_changes_nothing(ansible_run, stack):
@@ -299,6 +344,48 @@ def test_missing_point_without_desired_settings_is_refused(ansible_run, stack):
     assert usp_writes(stack) == [] and scaleengine_writes(stack) == []
 
 
+def saved_manifest_path(ansible_run, stack, point: str) -> Path:
+    """Where the role keeps the manifest of a point that comes back as it was (restart_session_backup_dir's default)."""
+    host_port = stack.usp.url("api").split("://", 1)[1].replace(":", "_")
+    name = point.rsplit("/", 1)[-1]
+    return ansible_run.home / "restart_session" / host_port / point / f"{name}.isml"
+
+
+def test_point_deleted_by_an_earlier_run_is_created_from_its_saved_manifest(ansible_run, stack):
+    # What a run killed between the delete and the create leaves behind: the point gone, its manifest saved.
+    text = (
+        '<?xml version="1.0" encoding="utf-8"?>\n<smil xmlns="http://www.w3.org/2001/SMIL20/Language"><head>'
+        '<meta name="archiving" content="true"/><meta name="dvr_window_length" content="45"/></head><body><switch></switch></body></smil>'
+    )
+    saved = saved_manifest_path(ansible_run, stack, "ch3")
+    saved.parent.mkdir(parents=True, mode=0o700)
+    saved.write_text(text)
+    stack.clear_logs()
+
+    result = restart(ansible_run, stack, {"ch3": None}, FAST)
+    assert result.rc == 0, result.output
+    assert usp_writes(stack, "ch3") == [("POST", "/ch3/ch3.isml")]
+    assert stack.usp.point("ch3").option("dvr_window_length") == "45"
+    assert summary(result, "ch3")["steps"]["create"] == f"created with the manifest saved at {saved} before an earlier run deleted it"
+    assert not saved.exists()  # removed by the create once the point exists
+
+
+def test_saved_manifest_exists_only_between_the_delete_and_the_create(ansible_run, stack):
+    saved = saved_manifest_path(ansible_run, stack, "ch2")
+    # The create's POST is refused once: the run stops with the point deleted and its manifest saved.
+    stack.usp.add_fault(kind="status", method="POST", path=r"^/ch2/ch2\.isml$", listener="api", status=500, body="Internal Server Error\n", count=1)
+    failed = restart(ansible_run, stack, {"ch2": None}, FAST)
+    assert failed.rc != 0
+    assert "ch2" not in stack.usp.dump_points()
+    assert saved.stat().st_mode & 0o777 == 0o600 and saved.parent.stat().st_mode & 0o777 == 0o700
+    assert f"the whole manifest is saved at {saved}" in failure(failed, "ch2")
+
+    second = restart(ansible_run, stack, {"ch2": None}, FAST)
+    assert second.rc == 0, second.output
+    assert "ch2" in stack.usp.dump_points() and not saved.exists()
+    assert summary(second, "ch2")["steps"]["create"].startswith(f"created with the manifest saved at {saved}")
+
+
 # -- the other stop methods --------------------------------------------------------------------
 
 
@@ -325,7 +412,8 @@ def test_tags_run_single_steps(ansible_run, stack):
     result = restart(ansible_run, stack, {"ch1": None}, dict(FAST, restart_session_options=DESIRED), args=("--tags", "stop,wait"))
     assert result.rc == 0, result.output
     fact = summary(result, "ch1")
-    assert set(fact["timings"]) == {"read", "stop", "wait"}
+    assert set(fact["timings"]) == {"wait"}  # only the waits are timed one by one
+    assert fact["steps"]["stop"].startswith("closed the ScaleEngine stream") and fact["steps"]["wait"].startswith("stopped after")
     assert fact["steps"]["purge"] == "not run"
     assert stack.usp.point("ch1").state == "stopped" and archive_of(stack, "ch1")
     assert usp_writes(stack) == []

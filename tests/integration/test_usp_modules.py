@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from tests.emulators.usp import server_manifest
 from tests.helpers.playbook import task
 
 PP = "mediaops.streaming.usp_publishing_point"
@@ -162,11 +163,82 @@ def test_delete_and_absent_again(ansible_run, usp):
     tasks = task("delete", PP, register="d", **connection(usp, name="ch6"), state="absent") + task(
         "again", PP, register="a", **connection(usp, name="ch6"), state="absent"
     )
+    usp.clear_log()
     result = ansible_run.playbook(tasks)
     assert result.rc == 0, result.output
     assert result.task("delete")["changed"] is True
     assert result.task("again")["changed"] is False
+    assert result.task("again").get("warnings") in (None, [])
     assert "ch6" not in usp.points
+    # Outside check and diff mode a delete is one request, and so is the delete of a point that does not exist.
+    assert [(entry.method, entry.path) for entry in usp.log()] == [("DELETE", "/ch6/ch6.isml"), ("DELETE", "/ch6/ch6.isml")]
+
+
+@pytest.mark.parametrize(("check", "diff"), [(True, False), (False, True)], ids=["check", "diff"])
+def test_delete_reads_first_in_check_and_diff_mode(ansible_run, usp, check, diff):
+    assert ansible_run.playbook(task("create", PP, **connection(usp, name="ch6"))).rc == 0
+    usp.clear_log()
+    result = ansible_run.playbook(task("delete", PP, **connection(usp, name="ch6"), state="absent"), check=check, diff=diff)
+    assert result.rc == 0, result.output
+    assert result.task("delete")["changed"] is True
+    methods = [(entry.method, entry.path) for entry in usp.log() if entry.path == "/ch6/ch6.isml"]
+    assert methods[0] == ("GET", "/ch6/ch6.isml")
+    assert (("DELETE", "/ch6/ch6.isml") in methods) is not check
+    if diff:
+        assert "<smil" in result.task("delete")["diff"]["before"] and result.task("delete")["diff"]["after"] == ""
+
+
+# -- backup_path ----------------------------------------------------------------
+
+
+def test_backup_path_is_written_before_the_delete_and_removed_by_present(ansible_run, usp, tmp_path):
+    assert ansible_run.playbook(task("create", PP, **connection(usp, name="ch8"), options={"archiving": True, "dvr_window_length": 45})).rc == 0
+    saved = server_manifest(usp.point("ch8").head, usp.point("ch8").body)
+    backup = tmp_path / "saved" / "usp" / "ch8.isml"
+    # The file must exist when the DELETE arrives: the emulator refuses the delete once (as a 500), so the file stays behind.
+    usp.add_fault(kind="status", method="DELETE", path=r"^/ch8/ch8\.isml$", status=500, body="Internal Server Error\n", count=1)
+    failed = ansible_run.playbook(task("delete", PP, **connection(usp, name="ch8"), state="absent", backup_path=str(backup)))
+    assert failed.rc != 0 and "ch8" in usp.points
+    assert backup.read_text() == saved
+
+    usp.clear_log()
+    tasks = task("delete", PP, register="d", **connection(usp, name="ch8"), state="absent", backup_path=str(backup))
+    deleted = ansible_run.playbook(tasks)
+    assert deleted.rc == 0, deleted.output
+    assert deleted.task("delete")["changed"] is True
+    assert deleted.task("delete")["backup_file"] == str(backup)
+    assert [(entry.method, entry.path) for entry in usp.log()] == [("GET", "/ch8/ch8.isml"), ("DELETE", "/ch8/ch8.isml")]
+    assert "ch8" not in usp.points
+    assert backup.read_text() == saved
+    assert backup.stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "saved").stat().st_mode & 0o777 == 0o700 and backup.parent.stat().st_mode & 0o777 == 0o700
+
+    # Created again from the saved file; once the point exists, the file is removed.
+    created = ansible_run.playbook(task("create", PP, register="c", **connection(usp, name="ch8"), src=str(backup), backup_path=str(backup)))
+    assert created.rc == 0, created.output
+    assert created.task("create")["changed"] is True
+    assert usp.point("ch8").option("dvr_window_length") == "45"
+    assert not backup.exists()
+
+
+def test_backup_path_writes_nothing_in_check_mode_or_for_a_missing_point(ansible_run, usp, tmp_path):
+    assert ansible_run.playbook(task("create", PP, **connection(usp, name="ch9"))).rc == 0
+    backup = tmp_path / "saved" / "ch9.isml"
+    checked = ansible_run.playbook(task("delete", PP, register="d", **connection(usp, name="ch9"), state="absent", backup_path=str(backup)), check=True)
+    assert checked.rc == 0, checked.output
+    assert checked.task("delete")["changed"] is True and "backup_file" not in checked.task("delete")
+    assert "ch9" in usp.points and not (tmp_path / "saved").exists()
+
+    missing = ansible_run.playbook(task("delete", PP, register="d", **connection(usp, name="gone"), state="absent", backup_path=str(backup)))
+    assert missing.rc == 0, missing.output
+    assert missing.task("delete")["changed"] is False and "backup_file" not in missing.task("delete")
+    assert not (tmp_path / "saved").exists()
+
+    backup.parent.mkdir(mode=0o700)
+    backup.write_text("kept")
+    present_check = ansible_run.playbook(task("create", PP, **connection(usp, name="ch9"), backup_path=str(backup)), check=True)
+    assert present_check.rc == 0, present_check.output
+    assert backup.read_text() == "kept"
 
 
 def test_delete_refused_while_started_names_state(ansible_run, usp):

@@ -39,9 +39,13 @@ def inventory(states: list[str] | None = None) -> str:
 PLAY_ALL = "- hosts: all\n  gather_facts: false\n  connection: local\n"
 
 
-def race(ansible_run, usp, args: dict, states: list[str] | None = None, check: bool = False):
-    """Run one task on ``FORKS`` hosts at once; the answers to their first reads are held until all of them have read."""
-    gate = usp.gate(FORKS, method="GET", path=r"/race/race\.isml$", timeout=120)
+def race(ansible_run, usp, args: dict, states: list[str] | None = None, check: bool = False, gate_method: str = "GET", parties: int = FORKS):
+    """Run one task on ``FORKS`` hosts at once; the answers to the first ``parties`` requests of ``gate_method`` are held until all of them arrived.
+
+    A delete outside check and diff mode sends its DELETE without reading
+    first, so a race of deletes is held at the DELETE.
+    """
+    gate = usp.gate(parties, method=gate_method, path=r"/race/race\.isml$", timeout=120)
     # A generous timeout: the first forks wait at the gate until the last one has started.
     tasks = task("race", PP, api_url=usp.url("api"), name="race", timeout=150, **args)
     result = ansible_run.playbook(tasks, play_header=PLAY_ALL, inventory=inventory(states), args=("--forks", str(FORKS)), check=check, timeout=600)
@@ -90,12 +94,13 @@ def test_twenty_forks_update_the_same_point(ansible_run, usp):
 
 def test_twenty_forks_delete_the_same_point(ansible_run, usp):
     create_point(usp, "race", {"archiving": "true"})
-    entries = race(ansible_run, usp, {"state": "absent"})
+    entries = race(ansible_run, usp, {"state": "absent"}, gate_method="DELETE")
     assert "race" not in usp.points
+    assert statuses(usp, "GET") == []
     assert statuses(usp, "DELETE") == [200] + [404] * (FORKS - 1)
     assert changed_count(entries) == len(usp.accepted_writes()) == 1
-    losers = [entry["result"] for entry in entries if not entry["result"]["changed"]]
-    assert all("deleted by another client" in " ".join(result.get("warnings", [])) for result in losers)
+    # A 404 to a DELETE sent without a read means "not there": absent, as wanted, and nothing to warn about.
+    assert all(not entry["result"].get("warnings") for entry in entries)
 
 
 @pytest.mark.parametrize("existing", [True, False], ids=["point-exists", "point-missing"])
@@ -104,7 +109,8 @@ def test_twenty_forks_mixing_present_and_absent_end_in_one_of_the_two(ansible_ru
         create_point(usp, "race", {"archiving": "false", "dvr_window_length": "30"})
     states = ["present" if index % 2 == 0 else "absent" for index in range(FORKS)]
     desired = {"archiving": True, "dvr_window_length": 60}
-    entries = race(ansible_run, usp, {"state": "{{ desired_state }}", "options": desired}, states=states)
+    # The present forks read first; the absent ones delete without reading, whenever they get there.
+    entries = race(ansible_run, usp, {"state": "{{ desired_state }}", "options": desired}, states=states, parties=states.count("present"))
     if "race" in usp.points:
         point = usp.point("race")
         assert (point.option("archiving"), point.option("dvr_window_length")) == ("true", "60")
@@ -163,10 +169,22 @@ def test_update_of_a_point_deleted_meanwhile_creates_it_again(ansible_run, usp):
     assert methods_and_statuses(usp) == [("GET", 200), ("PUT", 404), ("GET", 404), ("POST", 201)]
 
 
-def test_delete_of_a_point_deleted_meanwhile_is_unchanged_with_a_warning(ansible_run, usp):
+def test_delete_of_a_point_deleted_meanwhile_is_unchanged(ansible_run, usp):
     create_point(usp, "ch4", {"archiving": "false"})
     usp.interfere("DELETE", r"/ch4/ch4\.isml$", lambda emulator: emulator.api_call("DELETE", "/ch4/ch4.isml"))
     result, outcome = run_one(ansible_run, usp, "ch4", state="absent")
+    assert result.rc == 0, result.output
+    assert outcome["changed"] is False
+    assert not outcome.get("warnings")
+    assert methods_and_statuses(usp) == [("DELETE", 404)]
+
+
+def test_delete_in_diff_mode_of_a_point_deleted_after_its_read_is_unchanged_with_a_warning(ansible_run, usp):
+    """Diff mode reads the point first (its "before"), so it can tell that another client deleted it in between."""
+    create_point(usp, "ch4", {"archiving": "false"})
+    usp.interfere("DELETE", r"/ch4/ch4\.isml$", lambda emulator: emulator.api_call("DELETE", "/ch4/ch4.isml"))
+    result = ansible_run.playbook(task("one", PP, api_url=usp.url("api"), name="ch4", state="absent"), diff=True)
+    outcome = result.task("one")
     assert result.rc == 0, result.output
     assert outcome["changed"] is False
     assert "deleted by another client" in outcome["warnings"][0] and "this task deleted nothing" in outcome["warnings"][0]
@@ -182,7 +200,7 @@ def test_delete_whose_answer_was_lost_is_changed(ansible_run, usp):
     assert result.rc == 0, result.output
     assert outcome["changed"] is True
     assert "ch5" not in usp.points
-    assert methods_and_statuses(usp) == [("GET", 200), ("DELETE", 200), ("DELETE", 404)]
+    assert methods_and_statuses(usp) == [("DELETE", 200), ("DELETE", 404)]
     assert any("answer" in warning and "deleted" in warning for warning in outcome["warnings"])
 
 

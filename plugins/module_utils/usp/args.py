@@ -39,6 +39,7 @@ PUBLISHING_POINT_SPEC = dict(
     manifest=dict(type="str"),
     src=dict(type="path"),
     recreate=dict(type="bool", default=False),
+    backup_path=dict(type="path"),
 )
 PUBLISHING_POINT_MUTUALLY_EXCLUSIVE = [("options", "manifest", "src")]
 

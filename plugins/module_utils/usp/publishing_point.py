@@ -12,6 +12,9 @@ Publishing Point API: https://docs.unified-streaming.com/documentation/live/publ
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
 from dataclasses import dataclass
 
 from ansible_collections.mediaops.streaming.plugins.module_utils.errors import StreamingError, redact_url
@@ -74,45 +77,126 @@ def ensure_publishing_point(params, context, client=None) -> dict:
     """Work of ``usp_publishing_point``: make the publishing point match ``params``.
 
     Returns ``url``, ``settings``, ``manifest`` and, when they apply,
-    ``changes`` and ``recreated``; ``changed`` and ``diff`` come from ``context``.
+    ``changes``, ``recreated`` and ``backup_file``; ``changed`` and ``diff`` come from ``context``.
     """
     point = publishing_point_from_params(params)
     desired = desired_manifest(params, point)
+    backup_path = params["backup_path"]
     with client or UspClient(params, context) as usp:
         if params["state"] == "absent":
-            return _ensure_absent(usp, point, context)
-        return _PresentRun(usp, point, desired, params["recreate"], context).run()
+            return _ensure_absent(usp, point, backup_path, context)
+        result = _PresentRun(usp, point, desired, params["recreate"], context).run()
+    if backup_path and not context.check_mode:
+        remove_backup(backup_path, point, context)
+    return result
 
 
-def _ensure_absent(client, point: PublishingPoint, context) -> dict:
+def _ensure_absent(client, point: PublishingPoint, backup_path, context) -> dict:
     url = client.api_url(point)
     result = {"url": url, "settings": {}, "manifest": None}
-    _text, current_root = client.read_manifest(point)
+    if not (context.check_mode or context.diff_mode or backup_path):
+        # Nothing needs the point's manifest, and the DELETE's own answer says whether the point existed (404: it did not).
+        _delete(client, point, context, read_first=False)
+        return result
+    current_text, current_root = client.read_manifest(point)
     if current_root is None:
         return result
     if context.check_mode:
-        # Predict the API's refusal (reference, "Delete") instead of reporting a change the real run could not make.
-        state = client.best_effort_state(point)
-        if state is not None and state not in DELETABLE_STATES:
-            raise StreamingError(
-                f"publishing point {point.directory} is {state}: the delete would be refused (only idle, starting or stopped points can be deleted)",
-                advice="Stop the encoder first, then run the task again",
-                details={"publishing_point_state": state},
-            )
+        _predict_refusal(client, point)
+    elif backup_path:
+        result["backup_file"] = save_backup(backup_path, current_text, point)
+    if _delete(client, point, context, read_first=True) and context.diff_mode:
+        context.record_before(canonical_manifest(current_root), header=url)
+        context.record_after("", header=url)
+    return result
+
+
+def _predict_refusal(client, point: PublishingPoint) -> None:
+    """In check mode: the API's refusal (reference, "Delete") instead of a change the real run could not make."""
+    state = client.best_effort_state(point)
+    if state is not None and state not in DELETABLE_STATES:
+        raise StreamingError(
+            f"publishing point {point.directory} is {state}: the delete would be refused (only idle, starting or stopped points can be deleted)",
+            advice="Stop the encoder first, then run the task again",
+            details={"publishing_point_state": state},
+        )
+
+
+def _delete(client, point: PublishingPoint, context, read_first: bool) -> bool:
+    """DELETE the point through ``context``; False when it did not exist (HTTP 404 to the first request)."""
     outcome = context.perform(client.delete, point)
     if outcome is False:
-        # Absent is what the task wants, so this is success; but it was not this task's doing.
-        context.warn(f"publishing point {point.directory} was deleted by another client between this task's read and its delete; this task deleted nothing")
-        return result
+        if read_first:
+            # Absent is what the task wants, so this is success; but it was not this task's doing.
+            context.warn(f"publishing point {point.directory} was deleted by another client between this task's read and its delete; this task deleted nothing")
+        return False
     if outcome == "repeated":
         context.warn(
             f"the answer to the delete of {point.directory} was lost and the repeated delete found nothing: "
             "the first request most likely deleted it, so this task reports a change"
         )
-    if context.diff_mode:
-        context.record_before(canonical_manifest(current_root), header=url)
-        context.record_after("", header=url)
-    return result
+    return True
+
+
+# -- backup_path: the manifest kept on disk while the point does not exist ---------------------------------
+
+
+def save_backup(path: str, text: str, point: PublishingPoint) -> str:
+    """Write ``text`` to ``path`` atomically: missing directories 0700, the file 0600. Returns ``path``.
+
+    Atomic (a temporary file renamed over ``path``) because a run killed while
+    writing must not leave half a manifest that the next run would create the point from.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        _make_private_directories(directory)
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+                stream.write(text)
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+    except OSError as exc:
+        raise StreamingError(
+            f"could not save the manifest of publishing point {point.directory} to {path}: {exc.strerror or exc}; nothing was deleted",
+            advice="Make the directory of backup_path writable for the user that runs the module, or choose another backup_path",
+        ) from None
+    return path
+
+
+def _make_private_directories(directory: str) -> None:
+    """Create ``directory`` and its missing parents with mode 0700; existing ones are left as they are."""
+    missing = []
+    while not os.path.isdir(directory):
+        missing.append(directory)
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
+    for path in reversed(missing):
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            continue  # another task (a second fork) created it at the same moment
+        os.chmod(path, 0o700)  # the umask may have taken bits from mkdir's mode
+
+
+def remove_backup(path: str, point: PublishingPoint, context) -> None:
+    """Remove the saved manifest now that the point exists as wanted; a file that cannot be removed is only a warning."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        context.warn(
+            f"publishing point {point.directory} exists as wanted, but its saved manifest {path} could not be removed ({exc.strerror or exc}): "
+            "remove it by hand"
+        )
 
 
 class _PresentRun:

@@ -46,7 +46,7 @@ CONVERGES = (
 
 
 def point(exists=True, state="started", settings=None, archive=None, deletable=None):
-    """A ``publishing_point`` as usp_publishing_point_info returns it."""
+    """A ``publishing_point`` as usp_publishing_point_info returns it gathered as in check mode (settings, state, archive)."""
     if not exists:
         return {"exists": False, "url": URL, "state": None, "settings": {}, "archive": [], "deletable": None}
     return {
@@ -57,6 +57,11 @@ def point(exists=True, state="started", settings=None, archive=None, deletable=N
         "archive": ARCHIVE if archive is None else archive,
         "deletable": state in ("idle", "starting", "stopped") if deletable is None else deletable,
     }
+
+
+def real_read(settings=None):
+    """A ``publishing_point`` as a real run's first step reads it: the settings only (the state and the archive are not read)."""
+    return {"exists": True, "url": URL, "state": None, "settings": SETTINGS if settings is None else settings, "archive": None, "deletable": None}
 
 
 def run(**changes):
@@ -89,26 +94,33 @@ def run(**changes):
     return values
 
 
+# The first result each step registers (a task skipped by its condition registers one too).
+FIRST_RESULT = {
+    "read": "read",
+    "stop": "stop_stream",
+    "wait": "wait",
+    "purge": "purge",
+    "delete": "delete",
+    "create": "create",
+    "start": "start",
+    "verify": "started_wait",
+}
+RAN = {"changed": False, "failed": False}  # what an include or a task that changed nothing registers
+
+
 def results(steps=STEPS_RUN, **registered):
-    """``_restart_session_results``: what the steps registered, and when each step ended (half a second each)."""
-    ended = {step: 1000.0 + 0.5 * (index + 1) for index, step in enumerate(steps)}
-    return dict({"started_at": "2026-11-30T02:00:00Z", "started": 1000.0, "ended": ended}, **registered)
+    """``_restart_session_results``: what the steps registered; each step in ``steps`` registered at least one result."""
+    ran = {FIRST_RESULT[step]: RAN for step in steps}
+    return {"started_at": "2026-11-30T02:00:00Z", "started": 1000.0, **ran, **registered}
 
 
+AFTER_SETTINGS = {"creator": "Unified Streaming Platform (USP)", "archiving": "true", "dvr_window_length": "60"}
 DONE = {
     "stop_stream": {"changed": True},
     "wait": {"publishing_point": {"state": "stopped"}, "waited": 1.23},
-    "purge": {"changed": True, "archive_after": [{"track_name": "video", "ranges": []}]},
+    "purge": {"changed": True, "archive_before": ARCHIVE, "archive_after": [{"track_name": "video", "ranges": []}]},
     "delete": {"changed": True},
-    "create": {"changed": True},
-    "after_read": {
-        "publishing_point": {
-            "exists": True,
-            "state": "idle",
-            "settings": {"creator": "Unified Streaming Platform (USP)", "archiving": "true", "dvr_window_length": "60"},
-            "archive": [],
-        }
-    },
+    "create": {"changed": True, "settings": AFTER_SETTINGS},
 }
 
 
@@ -162,16 +174,36 @@ def test_plan_of_a_live_point_with_options():
     ]
 
 
+def test_plan_of_a_real_run_shows_what_it_read():
+    # Outside check mode only the settings are read: the state and the archive are not made up.
+    assert restart_session_plan(real_read(), run())[:3] == [f"channel ch1: {URL} exists", f"settings: {SETTINGS_TEXT}", "will:"]
+
+
 def test_plan_in_check_mode_of_a_point_that_is_not_deletable_yet():
-    plan = restart_session_plan(point(state="started"), run(), check_mode=True)
+    plan = restart_session_plan(point(state="started"), run(stop_timeout=10), check_mode=True)
     assert plan[3] == "(check mode) would:"
     assert "- delete the publishing point once the encoder has stopped (check mode does not stop it)" in plan
+    # What check mode cannot ask the server ends the plan (one task instead of one per step).
+    assert plan[-3:] == [
+        "(check mode) would wait up to 10 s for ch1 to be stopped or idle (it is started now)",
+        f"(check mode) would delete {URL} after the encoder stops (it is started now, and check mode does not stop it)",
+        f'(check mode) would create {URL} again with the options {{"archiving": true, "dvr_window_length": 60}}',
+    ]
+
+
+def test_plan_in_check_mode_of_a_missing_point_with_waits():
+    plan = restart_session_plan(point(exists=False), run(wait_for_red5=True), check_mode=True)
+    assert plan[-2:] == [
+        "- wait up to 120 s for the Red5 stream live/ch1 to publish",
+        "(check mode) would wait up to 120 s for the Red5 stream live/ch1 to publish",
+    ]
 
 
 def test_plan_in_check_mode_of_an_idle_point():
     plan = restart_session_plan(point(state="idle"), run(), check_mode=True)
     assert plan[0] == f"channel ch1: {URL} is idle"
     assert "- delete the publishing point" in plan
+    assert not any(line.startswith("(check mode) would delete") for line in plan)  # the module predicts this delete itself
 
 
 @pytest.mark.parametrize(
@@ -276,17 +308,19 @@ def test_check_mode_note_of_one_wait():
 
 
 def test_result_of_a_whole_restart():
-    result = restart_session_result(point(), run(), results(**DONE), False, now=1010.04)
+    result = restart_session_result(real_read(), run(), results(**DONE), False, now=1010.04)
     assert result == {
         "channel": "ch1",
         "url": URL,
         "check_mode": False,
         "started_at": "2026-11-30T02:00:00Z",
         "total_seconds": 10.0,
-        "timings": dict.fromkeys(STEPS_RUN, 0.5),
+        "timings": {"wait": 1.23},
         "recreated_from": "options",
-        "before": {"exists": True, "state": "started", "settings": SETTINGS, "archive": ARCHIVE_TEXT},
-        "after": {"exists": True, "state": "idle", "settings": DONE["after_read"]["publishing_point"]["settings"], "archive": "empty"},
+        # The archive as the purge read it first; the state was not read.
+        "before": {"exists": True, "state": None, "settings": SETTINGS, "archive": ARCHIVE_TEXT},
+        # The create's settings and the archive the purge left; no wait for started, so no state.
+        "after": {"exists": True, "state": None, "settings": AFTER_SETTINGS, "archive": "empty after the purge"},
         "archive_purged": True,
         "steps": {
             "stop": "closed the ScaleEngine stream demo-origin/live/ch1",
@@ -396,15 +430,29 @@ def test_verify_text_after_waiting():
 
 
 def test_steps_skipped_by_tags_are_not_run():
-    result = restart_session_result(point(), run(), results(steps=("read", "stop", "wait"), **DONE), False, now=1002.0)
-    assert result["timings"] == {"read": 0.5, "stop": 0.5, "wait": 0.5}
+    ran = {key: DONE[key] for key in ("stop_stream", "wait")}
+    result = restart_session_result(real_read(), run(), results(steps=("read", "stop", "wait"), **ran), False, now=1002.0)
+    assert result["timings"] == {"wait": 1.23}
     assert [result["steps"][step] for step in ("purge", "delete", "create", "start", "verify")] == ["not run"] * 5
     assert result["archive_purged"] is False
+    # Nothing was deleted: the point is as the wait left it, with the settings read; its archive was not read.
+    assert result["after"] == {"exists": True, "state": "stopped", "settings": SETTINGS, "archive": "not read"}
+    assert result["before"]["archive"] == "not read"
 
 
-def test_timings_are_the_time_between_the_ends_of_steps():
-    registered = dict(results(), ended={"read": 1000.26, "stop": 1003.0, "purge": 1010.04})
-    assert restart_session_result(point(), run(), registered, now=1012.0)["timings"] == {"read": 0.3, "stop": 2.7, "purge": 7.0}
+def test_a_step_skipped_by_its_condition_still_ran():
+    registered = results(steps=("read", "stop"), stop_stream={"changed": False, "skipped": True})
+    assert restart_session_result(real_read(), run(stop_method="none"), registered, now=1001.0)["steps"]["stop"] == "nothing stopped (stop method none)"
+
+
+def test_timings_are_the_seconds_the_waits_took():
+    registered = results(wait={"publishing_point": {"state": "idle"}, "waited": 0.4}, started_wait={"waited": 3.25, "publishing_point": {"state": "started"}})
+    result = restart_session_result(real_read(), run(wait_for_started=True), registered, now=1012.0)
+    assert result["timings"] == {"wait": 0.4, "verify": 3.25}
+    assert result["total_seconds"] == 12.0
+    # Waits that did not run (check mode, or not asked for) are not timed.
+    skipped = results(wait={"skipped": True}, started_wait={"skipped": True})
+    assert restart_session_result(point(), run(), skipped, True, now=1001.0)["timings"] == {}
 
 
 def test_archive_left_after_the_purge_is_not_purged():
@@ -414,21 +462,29 @@ def test_archive_left_after_the_purge_is_not_purged():
 
 
 def test_after_of_a_point_that_is_gone_and_of_one_with_an_archive():
-    gone = results(after_read={"publishing_point": {"exists": False, "state": None, "settings": {}, "archive": None}})
-    assert restart_session_result(point(), run(), gone, now=1010.0)["after"] == {"exists": False, "state": None, "settings": {}, "archive": "empty"}
-    archived = results(after_read={"publishing_point": {"exists": True, "state": "started", "settings": {}, "archive": ARCHIVE}})
-    after = restart_session_result(point(), run(), archived, now=1010.0)["after"]
-    assert after["archive"] == "2 range(s) from 2026-11-23T10:00:00.000000Z to 2026-11-23T10:25:00.000000Z"
+    # Deleted, and the create left out by the tags.
+    gone = results(steps=("read", "stop", "wait", "purge", "delete"), **{key: DONE[key] for key in ("stop_stream", "wait", "purge", "delete")})
+    after = restart_session_result(real_read(), run(), gone, now=1010.0)["after"]
+    assert after == {"exists": False, "state": None, "settings": {}, "archive": "empty after the purge"}
+    archived = results(purge={"changed": True, "archive_before": ARCHIVE, "archive_after": ARCHIVE})
+    after = restart_session_result(real_read(), run(), archived, now=1010.0)["after"]
+    assert after["archive"] == "2 range(s) from 2026-11-23T10:00:00.000000Z to 2026-11-23T10:25:00.000000Z after the purge"
+
+
+def test_after_state_comes_from_the_wait_for_started():
+    registered = results(**DONE, started_wait={"waited": 2.0, "publishing_point": {"state": "started"}})
+    after = restart_session_result(real_read(), run(wait_for_started=True), registered, now=1010.0)["after"]
+    assert after["state"] == "started" and after["settings"] == AFTER_SETTINGS
 
 
 # -- the summary -----------------------------------------------------------------------------------------
 
 
 def test_summary_of_a_whole_restart():
-    result = restart_session_result(point(), run(), results(**DONE), False, now=1010.04)
+    result = restart_session_result(real_read(), run(), results(**DONE), False, now=1010.04)
     assert restart_session_summary(result) == [
         "channel ch1: restarted in 10.0 s",
-        f"before: is started; archive: {ARCHIVE_TEXT}; settings: {SETTINGS_TEXT}",
+        f"before: exists; archive: {ARCHIVE_TEXT}; settings: {SETTINGS_TEXT}",
         "stop: closed the ScaleEngine stream demo-origin/live/ch1",
         "wait: stopped after 1.23 s",
         "purge: purged the whole archive (t=0); verified empty",
@@ -436,9 +492,9 @@ def test_summary_of_a_whole_restart():
         'create: created with the options {"archiving": true, "dvr_window_length": 60}',
         "start: nothing to run (the encoder reconnects by itself)",
         "verify: nothing to verify (no wait asked for)",
-        "after: is idle; archive: empty; settings: archiving=true, dvr_window_length=60",
+        "after: exists; archive: empty after the purge; settings: archiving=true, dvr_window_length=60",
         "settings changed: dvr_window_length: 30 -> 60",
-        "timings: read 0.5 s, stop 0.5 s, wait 0.5 s, purge 0.5 s, delete 0.5 s, create 0.5 s, start 0.5 s, verify 0.5 s",
+        "timings: total 10.0 s; wait 1.23 s",
     ]
 
 
@@ -448,26 +504,30 @@ def test_summary_in_check_mode():
         "channel ch1: (check mode) nothing was changed; what a run would do:",
         "before: did not exist",
         *(f"{step}: not run" for step in ("stop", "wait", "purge", "delete", "create", "start", "verify")),
-        "timings: read 0.5 s",
+        "timings: total 1.0 s",
     ]
 
 
 def test_summary_of_settings_that_did_not_change():
-    same = {**DONE, "after_read": {"publishing_point": {"exists": True, "state": "started", "settings": SETTINGS, "archive": []}}}
-    lines = restart_session_summary(restart_session_result(point(), run(source="current"), results(**same), now=1010.0))
+    same = {**DONE, "create": {"changed": True, "settings": SETTINGS}}
+    lines = restart_session_summary(restart_session_result(real_read(), run(source="current"), results(**same), now=1010.0))
     assert "settings changed: none (the same as before)" in lines
 
 
 def test_summary_lists_changed_settings_sorted_regardless_of_case():
     before = point(settings={"creator": "USP", "Zeta": "1", "alpha": None, "dvr_window_length": "30", "archiving": "true"})
-    after = {"publishing_point": {"exists": True, "state": "started", "settings": {"creator": "other", "dvr_window_length": "60", "beta": "b"}, "archive": []}}
-    lines = restart_session_summary(restart_session_result(before, run(), results(after_read=after), now=1010.0))
+    registered = results(
+        create={"changed": True, "settings": {"creator": "other", "dvr_window_length": "60", "beta": "b"}},
+        started_wait={"waited": 1.0, "publishing_point": {"state": "started"}},
+        purge={"changed": False, "archive_before": [], "archive_after": []},
+    )
+    lines = restart_session_summary(restart_session_result(before, run(), registered, now=1010.0))
     assert "settings changed: archiving: true -> (not set), beta: (not set) -> b, dvr_window_length: 30 -> 60, Zeta: 1 -> (not set)" in lines
-    assert "after: is started; archive: empty; settings: dvr_window_length=60, beta=b" in lines
+    assert "after: is started; archive: empty after the purge; settings: dvr_window_length=60, beta=b" in lines
 
 
 def test_summary_after_a_point_that_is_gone():
-    gone = results(after_read={"publishing_point": {"exists": False, "state": None, "settings": {}, "archive": None}})
+    gone = results(steps=("read",))
     lines = restart_session_summary(restart_session_result(point(exists=False), run(), gone, now=1010.0))
     assert lines[1] == "before: did not exist"
     assert "after: does not exist" in lines
@@ -492,14 +552,15 @@ def test_summary_after_a_point_that_is_gone():
     ],
 )
 def test_failure_at_each_step(step, meaning):
-    ended = dict.fromkeys(STEPS_RUN[: STEPS_RUN.index(step)] if step in STEPS_RUN else STEPS_RUN, 1000.0)
-    done = ", ".join(ended) or "nothing"
-    message = restart_session_failure({"msg": "HTTP 500"}, [step], "ch1", ended, point(), "options", BACKUP)
+    # The failed step registered its first result too; only the steps before it are done.
+    ran = STEPS_RUN[: STEPS_RUN.index(step) + 1] if step in STEPS_RUN else STEPS_RUN
+    done = ", ".join(STEPS_RUN[: STEPS_RUN.index(step)] if step in STEPS_RUN else STEPS_RUN) or "nothing"
+    message = restart_session_failure({"msg": "HTTP 500"}, [step], "ch1", results(steps=ran), point(), "options", BACKUP)
     assert message == f"HTTP 500 -- [restart of channel ch1 stopped at step '{step}'; done: {done}. {meaning}{CONVERGES}"
 
 
 def test_failure_at_create_of_a_point_that_comes_back_as_it_was_shows_its_settings():
-    message = restart_session_failure({"msg": "HTTP 500"}, ["create"], "ch1", {"read": 1.0}, point(), "current", BACKUP)
+    message = restart_session_failure({"msg": "HTTP 500"}, ["create"], "ch1", results(steps=("read", "create")), point(), "current", BACKUP)
     assert message == (
         "HTTP 500 -- [restart of channel ch1 stopped at step 'create'; done: read. The publishing point was deleted and is NOT created yet: "
         "the channel is down until a run succeeds. The settings read before the delete were: "
@@ -516,7 +577,7 @@ def test_failure_outside_a_step_and_without_a_message():
 
 
 def test_failure_takes_the_first_step_tag_and_collapses_whitespace():
-    message = restart_session_failure({"msg": "the server failed\n   to delete"}, ["always", "read", "stop"], "ch1", {})
+    message = restart_session_failure({"msg": "the server failed\n   to delete"}, ["always", "read", "stop"], "ch1", results(steps=("read",)))
     assert message.startswith("the server failed to delete -- [restart of channel ch1 stopped at step 'read'; done: nothing. Nothing was changed.")
 
 

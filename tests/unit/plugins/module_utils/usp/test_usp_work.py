@@ -399,6 +399,115 @@ def test_repeated_delete_answered_404_is_a_change_with_a_warning():
     assert "the first request most likely deleted it, so this task reports a change" in warnings[0]
 
 
+def test_delete_outside_check_and_diff_mode_is_one_request():
+    fake = FakeUsp(points={"ch1": manifest()})
+    result, warnings = run(ensure_publishing_point, point_params(state="absent"), fake)
+    assert result == {"url": f"{API}/ch1/ch1.isml", "settings": {}, "manifest": None, "changed": True}
+    assert fake.names() == ["delete"]
+    assert warnings == []
+
+
+def test_delete_of_a_missing_point_is_one_request_unchanged_without_a_warning():
+    fake = FakeUsp()
+    result, warnings = run(ensure_publishing_point, point_params(state="absent"), fake)
+    assert result == {"url": f"{API}/ch1/ch1.isml", "settings": {}, "manifest": None, "changed": False}
+    assert fake.names() == ["delete"]
+    assert warnings == []
+
+
+@pytest.mark.parametrize(("check_mode", "diff_mode"), [(True, False), (False, True), (True, True)], ids=["check", "diff", "check-diff"])
+def test_check_and_diff_mode_read_before_the_delete(check_mode, diff_mode):
+    fake = FakeUsp(points={"ch1": manifest()})
+    result, _warnings = run(ensure_publishing_point, point_params(state="absent"), fake, check_mode=check_mode, diff_mode=diff_mode)
+    assert result["changed"] is True
+    assert fake.names()[0] == "read_manifest"
+    assert ("delete" in fake.names()) is not check_mode
+    assert ("diff" in result) is diff_mode
+
+
+# -- usp_publishing_point: backup_path ------------------------------------------
+
+
+def test_backup_is_written_before_the_delete_with_private_modes(tmp_path):
+    current = manifest({"archiving": "true"}, TRACK)
+    backup = tmp_path / "saved" / "api.test" / "ch1" / "ch1.isml"
+    fake = FakeUsp(points={"ch1": current})
+    seen_at_delete = []
+    fake.before["delete"] = lambda usp: seen_at_delete.append(backup.read_text())
+    result, warnings = run(ensure_publishing_point, point_params(state="absent", backup_path=str(backup)), fake)
+    assert fake.names() == ["read_manifest", "delete"]
+    assert seen_at_delete == [current]
+    assert result["backup_file"] == str(backup) and result["changed"] is True
+    assert backup.stat().st_mode & 0o777 == 0o600
+    for directory in (tmp_path / "saved", tmp_path / "saved" / "api.test", backup.parent):
+        assert directory.stat().st_mode & 0o777 == 0o700
+    assert [path.name for path in backup.parent.iterdir()] == ["ch1.isml"]  # no temporary file left
+    assert warnings == []
+
+
+def test_backup_is_replaced_whole(tmp_path):
+    backup = tmp_path / "ch1.isml"
+    backup.write_text("an older, longer manifest " * 100)
+    current = manifest({"archiving": "true"})
+    run(ensure_publishing_point, point_params(state="absent", backup_path=str(backup)), FakeUsp(points={"ch1": current}))
+    assert backup.read_text() == current
+
+
+def test_backup_of_a_missing_point_writes_nothing(tmp_path):
+    backup = tmp_path / "saved" / "ch1.isml"
+    fake = FakeUsp()
+    result, _warnings = run(ensure_publishing_point, point_params(state="absent", backup_path=str(backup)), fake)
+    assert result["changed"] is False and "backup_file" not in result
+    assert fake.names() == ["read_manifest"]
+    assert not (tmp_path / "saved").exists()
+
+
+def test_backup_is_not_written_in_check_mode(tmp_path):
+    backup = tmp_path / "saved" / "ch1.isml"
+    fake = FakeUsp(points={"ch1": manifest()})
+    result, _warnings = run(ensure_publishing_point, point_params(state="absent", backup_path=str(backup)), fake, check_mode=True)
+    assert result["changed"] is True and "backup_file" not in result
+    assert not (tmp_path / "saved").exists()
+
+
+def test_backup_that_cannot_be_written_deletes_nothing(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    fake = FakeUsp(points={"ch1": manifest()})
+    with pytest.raises(StreamingError, match=r"could not save the manifest of publishing point ch1 to .*; nothing was deleted"):
+        run(ensure_publishing_point, point_params(state="absent", backup_path=str(blocker / "ch1.isml")), fake)
+    assert "delete" not in fake.names() and "ch1" in fake.points
+
+
+@pytest.mark.parametrize("exists", [True, False], ids=["unchanged", "created"])
+def test_present_removes_the_backup_once_the_point_exists(tmp_path, exists):
+    backup = tmp_path / "ch1.isml"
+    text = manifest({"archiving": "true"})
+    backup.write_text(text)
+    fake = FakeUsp(points={"ch1": text} if exists else {})
+    result, warnings = run(ensure_publishing_point, point_params(src=str(backup), backup_path=str(backup)), fake)
+    assert fake.points["ch1"] == text and result["changed"] is not exists
+    assert not backup.exists()
+    assert warnings == []
+
+
+def test_present_keeps_the_backup_in_check_mode_and_when_the_create_fails(tmp_path):
+    backup = tmp_path / "ch1.isml"
+    backup.write_text(manifest())
+    run(ensure_publishing_point, point_params(backup_path=str(backup)), FakeUsp(), check_mode=True)
+    assert backup.exists()
+    fake = FakeUsp()
+    fake.failures["create"] = StreamingError("the server failed to create the resources of ch1")
+    with pytest.raises(StreamingError):
+        run(ensure_publishing_point, point_params(backup_path=str(backup)), fake)
+    assert backup.exists()
+
+
+def test_present_without_a_backup_file_says_nothing(tmp_path):
+    result, warnings = run(ensure_publishing_point, point_params(backup_path=str(tmp_path / "none.isml")), FakeUsp())
+    assert result["changed"] is True and warnings == []
+
+
 @pytest.mark.parametrize("state", ["started", "stopping"])
 def test_check_mode_predicts_a_refused_delete(state):
     fake = FakeUsp(points={"ch1": manifest()}, states={"ch1": state})
