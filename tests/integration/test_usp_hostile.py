@@ -13,9 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.mediaops.streaming.plugins.module_utils.context import ExecutionContext
 from ansible_collections.mediaops.streaming.plugins.module_utils.errors import StreamingError
+from ansible_collections.mediaops.streaming.plugins.module_utils.usp import args
 from ansible_collections.mediaops.streaming.plugins.module_utils.usp import smil as smil_module
 from ansible_collections.mediaops.streaming.plugins.module_utils.usp.publishing_point import ensure_publishing_point
 from tests.helpers.playbook import task
@@ -223,25 +225,10 @@ def test_manifests_over_the_limit_are_refused_before_upload(ansible_run, usp, tm
 
 
 def params(usp, **extra) -> dict:
-    base = dict(
-        api_url=usp.url("api"),
-        origin_url=None,
-        username=None,
-        password=None,
-        validate_certs=True,
-        ca_path=None,
-        timeout=10,
-        retries=0,
-        name="ch1",
-        base_path="",
-        state="present",
-        options=None,
-        manifest=None,
-        src=None,
-        recreate=False,
-    )
-    base.update(extra)
-    return base
+    """The module's parameters as its own argument spec validates them (defaults filled in), for calling the work directly."""
+    validation = ArgumentSpecValidator(**args.PUBLISHING_POINT_MODULE_KWARGS).validate(dict(api_url=usp.url("api"), name="ch1", retries=0, **extra))
+    assert not validation.error_messages, validation.error_messages
+    return validation.validated_parameters
 
 
 def test_options_that_build_a_manifest_over_the_limit_send_nothing(usp, monkeypatch):
