@@ -11,6 +11,7 @@ import re
 import time
 from pathlib import Path
 
+import ansible_mitogen
 import pytest
 
 from tests.emulators.scaleengine import DEFAULT_API_KEY, DEFAULT_API_SECRET
@@ -310,6 +311,20 @@ def test_encoder_that_never_stops_fails_and_deletes_nothing(ansible_run, stack):
     assert [item["command"] for item in scaleengine_writes(stack)] == ["stream.close"]
     assert usp_writes(stack) == []
     assert stack.usp.point("ch1").state == "started" and archive_of(stack, "ch1")
+
+
+def test_full_restart_under_mitogen(ansible_run, stack):
+    """Mitogen's mitogen_linear strategy, as users who want speed run playbooks: the role restarts the channel on either path."""
+    mitogen = {"ANSIBLE_STRATEGY_PLUGINS": str(Path(ansible_mitogen.__file__).resolve().parent / "plugins" / "strategy"), "ANSIBLE_STRATEGY": "mitogen_linear"}
+    stack.clear_logs()
+    started_at = time.time()
+    variables = dict(FAST, restart_session_start_tasks=START_TASKS, restart_session_wait_for_started=True, restart_session_wait_for_red5=True)
+    result = restart(ansible_run, stack, {"ch2": None}, variables, env=dict(stack.env(), **mitogen))
+    assert result.rc == 0, result.output
+    assert usp_writes(stack, "ch2") == [("POST", "/ch2/ch2.isml/purge?t=0"), ("DELETE", "/ch2/ch2.isml"), ("POST", "/ch2/ch2.isml")]
+    assert stack.usp.point("ch2").state == "started" and stack.is_live("ch2")
+    assert all(start >= started_at * 1_000_000 for start, _end in archive_of(stack, "ch2"))
+    assert summary(result, "ch2")["before"]["exists"] is True
 
 
 # -- input validation before any request ----------------------------------------------------
