@@ -324,7 +324,7 @@ def failure_message_problems(fault: FaultCase, message: str, named_url: str) -> 
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[re.sub(r"[^A-Za-z0-9_]+", "-", row.label).strip("-") for row in ROWS])
-def test_fault_matrix_row(ansible_run, row, record_property):
+def test_fault_matrix_row(ansible_run, execution_path, row, record_property):
     emulators = []
     try:
         inventory = start_cells(row, emulators)
@@ -348,7 +348,7 @@ def test_fault_matrix_row(ansible_run, row, record_property):
             result = entry["result"]
             outcomes[fault.name] = {"outcome": entry["status"], "msg": (result.get("msg") or "")[:400], "warnings": len(result.get("warnings") or [])}
             problems += cell_problems(row, fault, entry, emulators[index])
-        record_property("fault_matrix", json.dumps({"row": row.label, "cells": outcomes}))
+        record_property("fault_matrix", json.dumps({"row": f"{row.label} [{execution_path.replace('_', ' ')}]", "cells": outcomes}))
         assert not problems, "\n".join(problems)
     finally:
         for emulator in emulators:

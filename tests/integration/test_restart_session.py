@@ -437,7 +437,7 @@ def test_tags_run_single_steps(ansible_run, stack):
 # -- many channels, isolation, secrets -----------------------------------------------------------
 
 
-def test_twenty_channels_with_five_forks(ansible_run, record_property):
+def test_twenty_channels_with_five_forks(ansible_run, execution_path, record_property):
     names = [f"ch{index:02d}" for index in range(1, 21)]
     stack = build_stack(names, interval=0.5, fragments=10, eos_delay=0.3, red5_delay=0.3)
     try:
@@ -446,7 +446,7 @@ def test_twenty_channels_with_five_forks(ansible_run, record_property):
         began = time.monotonic()
         result = restart(ansible_run, stack, hosts, variables, args=("--forks", "5"))
         wall = time.monotonic() - began
-        record_property("restart_20_channels_forks_5_seconds", round(wall, 1))
+        record_property(f"restart_20_channels_forks_5_seconds_{execution_path}", round(wall, 1))
         print(f"20 channels with --forks 5 restarted in {wall:.1f} s")
         assert result.rc == 0, result.output
 
