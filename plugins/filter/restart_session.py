@@ -498,6 +498,14 @@ def _steps_done(step, results) -> list:
     return [name for name in before if _ran(name, results)]
 
 
+def _left_after_purge(failed_result) -> str:
+    """The failure of step 4's verification (its failed_when: ranges left after a purge that succeeded), or ''."""
+    if not (failed_result or {}).get("failed_when_result"):
+        return ""
+    left = _ranges(failed_result.get("archive_after") or [])
+    return f"the archive is not empty after the purge ({len(left)} range(s) left): is media still arriving?" if left else ""
+
+
 def restart_session_failure(failed_result, tags, channel, results=None, before=None, source="", backup_path=""):
     """The role's one failure message: the module's error, where the restart stopped, what that means, how to go on.
 
@@ -513,7 +521,9 @@ def restart_session_failure(failed_result, tags, channel, results=None, before=N
             f"The settings read before the delete were: {json.dumps(settings)}; the whole manifest is saved at {backup_path}, "
             "and running the role again creates the point from it."
         )
-    message = (failed_result or {}).get("msg", "failed")
+    # A failed_when that held replaces the module's answer; Ansible words it generically (2.21: "A 'failed_when'
+    # expression evaluated to 'True'."), so the purge's verification says what it found instead.
+    message = _left_after_purge(failed_result) or (failed_result or {}).get("msg", "failed")
     text = (
         f"{_shown(message)} -- [restart of channel {_shown(channel)} stopped at step '{step}'; done: {', '.join(done) or 'nothing'}. "
         f"{FAILURE_MEANING[step]} {saved} Fix the cause and run the role again for this channel: it converges (a missing publishing point "

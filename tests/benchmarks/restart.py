@@ -45,10 +45,12 @@ KINDS = (
 )
 KIND_NAMES = tuple(kind.name for kind in KINDS)
 
-#: (kind, what its seconds are compared with, the most they may be, at which channel counts; None: all)
+#: (kind, what its seconds are compared with, the most they may be, at which channel counts; None: all).
+#: Both are the role on the fast path under the plain linear strategy: against the hand-written baseline, and
+#: against that baseline run under Mitogen, which is what users who care about speed run today.
 TIME_TARGETS = (
     ("role_fast", "baseline", Target(0.2, "baseline"), (10, 50)),
-    ("role_mitogen", "baseline_mitogen", Target(0.5, "baseline_mitogen"), None),
+    ("role_fast", "baseline_mitogen", Target(0.5, "baseline_mitogen"), (10, 50)),
 )
 
 
@@ -156,11 +158,13 @@ def _seconds(measurements: list[Measurement], kind: str, count: int) -> float | 
 
 
 def time_target(measurements: list[Measurement], item: Measurement) -> str:
-    """The wall-time target that applies to ``item``, judged; ``-`` when none does."""
-    for kind, reference, target, counts in TIME_TARGETS:
-        if item.kind == kind and (counts is None or item.channels in counts):
-            return target.judged(ratio(item.seconds, _seconds(measurements, reference, item.channels)))
-    return "-"
+    """The wall-time targets that apply to ``item``, judged; ``-`` when none does."""
+    judged = [
+        target.judged(ratio(item.seconds, _seconds(measurements, reference, item.channels)))
+        for kind, reference, target, counts in TIME_TARGETS
+        if item.kind == kind and (counts is None or item.channels in counts)
+    ]
+    return "; ".join(judged) or "-"
 
 
 def requests_target(measurements: list[Measurement], item: Measurement) -> str:
@@ -178,14 +182,14 @@ def render(measurements: list[Measurement], forks: int) -> str:
     header = ["channels", "kind", "seconds", "x baseline", "x baseline_mitogen", "requests/channel", "time target", "requests target"]
     rows = []
     for item in measurements:
-        mitogen_ratio = ratio(item.seconds, _seconds(measurements, "baseline_mitogen", item.channels)) if "mitogen" in item.kind else None
+        mitogen_ratio = ratio(item.seconds, _seconds(measurements, "baseline_mitogen", item.channels)) if item.kind.startswith("role") else None
         rows.append(
             [
                 str(item.channels),
                 item.kind,
                 fixed(item.seconds) if item.error is None else "FAILED",
                 times(ratio(item.seconds, _seconds(measurements, "baseline", item.channels))),
-                times(None if item.kind == "baseline_mitogen" else mitogen_ratio),
+                times(mitogen_ratio),
                 fixed(item.per_channel),
                 time_target(measurements, item),
                 requests_target(measurements, item),

@@ -16,6 +16,7 @@ import pytest
 
 from tests.emulators.scaleengine import DEFAULT_API_KEY, DEFAULT_API_SECRET
 from tests.emulators.stack import build_stack
+from tests.emulators.usp import add_range
 from tests.helpers.playbook import BIN_DIR
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -265,6 +266,23 @@ AFTER_FAILURE = {
     "delete": lambda stack: stack.usp.point("ch1").state == "stopped" and not archive_of(stack, "ch1"),
     "create": lambda stack: "ch1" not in stack.usp.dump_points(),
 }
+
+
+def test_media_arriving_during_the_purge_stops_the_restart_before_the_delete(ansible_run, stack):
+    # Another encoder keeps ingesting: a range is archived before each archive read, so the one after the purge is not empty.
+    def media_arrives(emulator):
+        with emulator.lock:
+            point = emulator.point("ch1")
+            now_us = int(time.time() * 1_000_000)
+            point.archive = add_range(point.archive, now_us - 2_000_000, now_us)
+
+    stack.usp.interfere("GET", r"^/ch1/ch1\.isml/archive$", media_arrives, count=2)
+    failed = restart(ansible_run, stack, {"ch1": None}, dict(FAST, restart_session_options=DESIRED))
+    assert failed.rc != 0
+    message = failure(failed, "ch1")
+    assert message.startswith("the archive is not empty after the purge (1 range(s) left): is media still arriving?"), message
+    assert "stopped at step 'purge'" in message and "The publishing point was not deleted" in message
+    assert "ch1" in stack.usp.dump_points() and ("DELETE", "/ch1/ch1.isml") not in usp_writes(stack, "ch1")
 
 
 @pytest.mark.parametrize("step", list(FAULTS))

@@ -40,3 +40,18 @@ def test_table_aligns_text_left_and_figures_right():
         "baseline  |     5.8",
         "role_fast |    12.0",
     ]
+
+
+def test_the_fast_path_row_is_judged_against_both_baselines_and_others_only_shown():
+    from ansible_collections.mediaops.streaming.tests.benchmarks.restart import Measurement, render
+
+    figures = {"baseline": 30.0, "baseline_mitogen": 14.0, "role_module": 24.0, "role_fast": 6.0, "role_mitogen": 9.0}
+    rendered = render([Measurement(kind, 10, seconds, 90) for kind, seconds in figures.items()], 10)
+    rows = {line.split("|")[1].strip(): line for line in rendered.splitlines() if line.startswith("      10")}
+    assert "<= 0.20x baseline: met; <= 0.50x baseline_mitogen: met" in rows["role_fast"]
+    assert "0.64x" in rows["role_mitogen"] and "baseline_mitogen:" not in rows["role_mitogen"]
+    assert "1.71x" in rows["role_module"]
+    # At 1 channel no time target applies.
+    one = render([Measurement("baseline", 1, 5.0, 9), Measurement("role_fast", 1, 2.0, 9)], 10)
+    role_row = next(line for line in one.splitlines() if "| role_fast" in line)
+    assert role_row.split("|")[6].strip() == "-"

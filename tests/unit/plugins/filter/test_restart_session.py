@@ -618,3 +618,12 @@ def test_filters_are_registered_under_their_names():
         "restart_session_failure",
         "restart_session_wait_failure",
     }
+
+
+def test_failure_of_the_purge_verification_says_how_many_ranges_are_left():
+    # Step 4's failed_when: the purge succeeded (no msg) but the archive read back still holds media.
+    left = [{"src": "v.ismv", "ranges": [{"start": "a", "end": "b"}, {"start": "c", "end": "d"}]}, {"src": "a.isma", "ranges": [{"start": "a", "end": "b"}]}]
+    message = restart_session_failure({"failed_when_result": True, "archive_after": left}, ["purge"], "ch1", results(steps=("read", "stop", "wait")))
+    assert message.startswith("the archive is not empty after the purge (2 range(s) left): is media still arriving? -- [restart of channel ch1")
+    assert "stopped at step 'purge'" in message
+    assert "The publishing point was not deleted" in message
