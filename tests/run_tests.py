@@ -8,7 +8,7 @@ Steps, each timed:
 2. ruff lint and format check;
 3. antsibull-changelog lint;
 4. ``ansible-test sanity --venv`` on the running Python;
-5. ansible-lint (production profile, offline) on the role and the playbooks;
+5. ansible-lint (production profile, offline) at the collection root;
 6. pytest: unit tests, the emulators' own tests, and integration tests
    (modules run through Ansible against the emulators).
 
@@ -160,7 +160,8 @@ def main() -> int:
     step("antsibull-changelog lint", lambda: run([BIN_DIR / "antsibull-changelog", "lint"], collection).returncode == 0)
     step("ansible-test sanity", lambda: sanity(collection))
     lint_env = dict(env, ANSIBLE_COLLECTIONS_PATH=str(collection.parents[2]), ANSIBLE_HOME=str(collection.parents[2] / "ansible-home"))
-    lint_argv = [BIN_DIR / "ansible-lint", "--offline", "--profile", "production", "roles/restart_session", "playbooks/", "tests/demo/"]
+    # At the collection root, as collection CI (ansible-content-actions) runs it; .ansible-lint says what it leaves out and why.
+    lint_argv = [BIN_DIR / "ansible-lint", "--offline", "--profile", "production"]
     step("ansible-lint (production)", lambda: run(lint_argv, collection, env=lint_env).returncode == 0)
 
     def pytest_step():

@@ -29,6 +29,8 @@ options:
     description:
       - User name for HTTP basic authentication on both virtual hosts.
       - If not set, the value of the E(USP_USERNAME) environment variable is used.
+      - An empty user name means no authentication (no C(Authorization) header is sent), as when it is not set; this is what an
+        AWX credential with an empty user name field injects.
     type: str
   password:
     description:

@@ -417,6 +417,15 @@ def test_module_defaults_group(ansible_run, usp_auth):
     assert result.task("purge")["changed"] is False
 
 
+def test_empty_user_name_sends_no_authorization(ansible_run, usp):
+    # What an AWX credential with its optional user name and password left empty injects.
+    env = {"USP_API_URL": usp.url("api"), "USP_ORIGIN_URL": usp.url("origin"), "USP_USERNAME": "", "USP_PASSWORD": ""}
+    result = ansible_run.playbook(task("create", PP, name="ch24") + task("read", INFO, name="ch24"), env=env)
+    assert result.rc == 0, result.output
+    assert usp.log(), "no request reached the emulator"
+    assert all("authorization" not in {name.lower() for name in entry.headers} for entry in usp.log())
+
+
 def test_wrong_password_is_401(ansible_run, usp_auth):
     result = ansible_run.playbook(task("create", PP, **connection(usp_auth, name="ch22", username="operator", password="wrong")))
     assert result.rc != 0

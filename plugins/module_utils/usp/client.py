@@ -82,7 +82,8 @@ class UspClient(ApiClient):
     @staticmethod
     def http_credentials(params) -> dict:
         # The same HTTP Basic credentials on both virtual hosts (docs/usp.md, "Two virtual hosts, two URLs").
-        return {"username": params.get("username"), "password": params.get("password")}
+        # An empty user name is no authentication: AWX injects '' for a credential field left empty.
+        return {"username": params.get("username") or None, "password": params.get("password")}
 
     def api_url(self, point: PublishingPoint) -> str:
         return f"{base_url(self.params.get('api_url'), 'api_url', 'USP_API_URL')}/{point.resource}"
