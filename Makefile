@@ -61,7 +61,7 @@ docs: $(STAMP)
 	$(VENV_PY) -m tests.docs.build
 
 docs-test: $(STAMP)
-	$(VENV_PY) -m pytest tests/docs -p no:cacheprovider -q -rfEs
+	$(VENV_PY) -m pytest tests/docs -p no:cacheprovider --ansible-unit-inject-only -q -rfEs
 
 # Python 3.11 for the oldest pair: the first that runs.
 PYTHON_OLDEST ?= $(shell for candidate in python3.11 "$$(pyenv prefix 3.11 2>/dev/null)/bin/python3.11" python3; do \

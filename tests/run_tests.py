@@ -179,6 +179,8 @@ def main() -> int:
                 "tests/integration",
                 "-p",
                 "no:cacheprovider",
+                # pytest-ansible would otherwise build a collections/ symlink tree where pytest starts (it holds galaxy.yml).
+                "--ansible-unit-inject-only",
                 "-n",
                 workers,
                 "-q",

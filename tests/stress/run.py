@@ -29,7 +29,7 @@ def main(argv: list[str]) -> int:
     junit = root / "junit-stress.xml"
     env = dict(os.environ, PYTHONPATH=str(root), PATH=f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}")
     # xunit1: the junit family that keeps what tests record with record_property.
-    options = ["-p", "no:cacheprovider", "-q", "-rfE", "-o", "junit_family=xunit1", f"--junitxml={junit}"]
+    options = ["-p", "no:cacheprovider", "--ansible-unit-inject-only", "-q", "-rfE", "-o", "junit_family=xunit1", f"--junitxml={junit}"]
     command = [sys.executable, "-u", "-m", "pytest", "tests/stress", *options, *argv]
     print("$ " + " ".join(command), flush=True)
     # Streamed as it comes (a CI log should show progress), and kept for the summary.
