@@ -30,7 +30,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from tests.run_tests import stage  # noqa: E402  (the checkout's root must be importable first)
+from tests.run_tests import stage, stream  # noqa: E402  (the checkout's root must be importable first)
 
 VENV = REPO_ROOT / ".venv-oldest"
 REQUIREMENTS = REPO_ROOT / "tests" / "requirements-oldest.txt"
@@ -89,17 +89,9 @@ def run_pytest(collection: Path, extra: list[str]) -> tuple[bool, str]:
     # install Ansible's collection finder for that tree, which hides the collection's tests package from the unit tests.
     argv = [str(venv_python()), "-u", "-m", "pytest", *([] if named else ["tests/unit", "tests/integration"]), "-p", "no:cacheprovider"]
     argv += ["--ansible-unit-inject-only", "-n", workers, "-q", "-rfEs", *extra]
-    print("$ " + " ".join(argv), flush=True)
-    # Streamed as it comes (a CI log should show progress), and kept for the summary; in chunks, as pytest's dots share a line.
-    output = bytearray()
-    with subprocess.Popen(argv, cwd=collection, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as process:
-        while chunk := process.stdout.read1(65536):
-            sys.stdout.buffer.write(chunk)
-            sys.stdout.buffer.flush()
-            output += chunk
-    stdout = output.decode("utf-8", errors="replace")
+    returncode, stdout = stream(argv, collection, env)
     lines = [line for line in stdout.splitlines() if re.search(r"\d+ (passed|failed|errors?|skipped|deselected|tests? collected)|no tests ran", line)]
-    return process.returncode == 0, (lines[-1].strip("= ") if lines else "no pytest summary line")
+    return returncode == 0, (lines[-1].strip("= ") if lines else "no pytest summary line")
 
 
 def main(argv: list[str]) -> int:

@@ -66,6 +66,43 @@ def run(argv, cwd, env=None, capture=False) -> subprocess.CompletedProcess:
     return subprocess.run(argv, cwd=cwd, env=env, check=False)
 
 
+def stream(argv, cwd, env=None) -> tuple[int, str]:
+    """Run ``argv`` with its output streamed as it comes (a CI log should show progress) and returned for the summary.
+
+    In chunks, not lines: pytest's progress dots share one line until the end.
+    """
+    print("$ " + " ".join(str(arg) for arg in argv), flush=True)
+    output = bytearray()
+    with subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as process:
+        while chunk := process.stdout.read1(65536):
+            sys.stdout.buffer.write(chunk)
+            sys.stdout.buffer.flush()
+            output += chunk
+    return process.returncode, output.decode("utf-8", errors="replace")
+
+
+class Steps:
+    """Named checks run one after another, each timed; one that raises is a failed step, still in the summary."""
+
+    def __init__(self) -> None:
+        self.results: list[tuple[str, bool, float]] = []
+
+    def __call__(self, name, function) -> bool:
+        log(name)
+        started = time.monotonic()
+        try:
+            ok = bool(function())
+        except Exception as exc:  # a broken step must still show up in the summary
+            print(f"{name} raised {exc!r}")
+            ok = False
+        self.results.append((name, ok, time.monotonic() - started))
+        return ok
+
+    @property
+    def failed(self) -> list[str]:
+        return [name for name, ok, _seconds in self.results if not ok]
+
+
 def project_files() -> list[str]:
     try:
         listing = subprocess.run(
@@ -135,21 +172,10 @@ def print_fault_matrix(rows: list[dict]) -> None:
 
 
 def main() -> int:
-    steps: list[tuple[str, bool, float]] = []
+    step = Steps()
     pytest_summary = ""
     measurements: list[tuple[str, str]] = []
     matrix_rows: list[dict] = []
-
-    def step(name, function):
-        log(name)
-        started = time.monotonic()
-        try:
-            ok = function()
-        except Exception as exc:  # a broken step must still show up in the summary
-            print(f"{name} raised {exc!r}")
-            ok = False
-        steps.append((name, ok, time.monotonic() - started))
-        return ok
 
     collection = stage()
     print(f"staged the collection at {collection}")
@@ -212,12 +238,12 @@ def main() -> int:
         print_fault_matrix(matrix_rows)
 
     log("summary")
-    for name, ok, seconds in steps:
+    for name, ok, seconds in step.results:
         print(f"{'PASS' if ok else 'FAIL'}  {name:40} {seconds:7.1f}s")
     for name, value in measurements:
         print(f"measured: {name} = {value}")
     print(f"pytest: {pytest_summary}")
-    failed = [name for name, ok, _seconds in steps if not ok]
+    failed = step.failed
     print("make test: all checks passed" if not failed else f"make test: FAILED: {', '.join(failed)}")
     shutil.rmtree(collection.parents[2], ignore_errors=True)
     return 1 if failed else 0

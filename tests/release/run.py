@@ -30,11 +30,10 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from tests.release import changelog, contents, environment
-from tests.run_tests import BIN_DIR, log, run, stage
+from tests.run_tests import BIN_DIR, Steps, log, run, stage
 
 HERE = Path(__file__).resolve().parent
 SUMMARY_RE = re.compile(r"(\d+) failure\(s\), (\d+) warning\(s\)")
@@ -119,19 +118,7 @@ def galaxy_importer(tarball: Path | None, workdir: Path, env: dict) -> bool:
 
 
 def main() -> int:
-    steps: list[tuple[str, bool, float]] = []
-
-    def step(name, function):
-        log(name)
-        started = time.monotonic()
-        try:
-            ok = bool(function())
-        except Exception as exc:  # a broken check must still show up in the summary
-            print(f"{name} raised {exc!r}")
-            ok = False
-        steps.append((name, ok, time.monotonic() - started))
-        return ok
-
+    step = Steps()
     collection = stage()
     root = collection.parents[2]
     print(f"staged the collection at {collection}")
@@ -149,9 +136,9 @@ def main() -> int:
     step("execution environment (builder create)", lambda: environment.check(built["tarball"], root / "ee", env))
 
     log("summary")
-    for name, ok, seconds in steps:
+    for name, ok, seconds in step.results:
         print(f"{'PASS' if ok else 'FAIL'}  {name:40} {seconds:7.1f}s")
-    failed = [name for name, ok, _seconds in steps if not ok]
+    failed = step.failed
     print("make release-check: all checks passed" if not failed else f"make release-check: FAILED: {', '.join(failed)}")
     if os.environ.get("RELEASE_CHECK_KEEP") == "1":
         print(f"kept {root}")

@@ -13,12 +13,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 from xml.etree import ElementTree
 
-from tests.run_tests import BIN_DIR, stage
+from tests.run_tests import BIN_DIR, stage, stream
 
 
 def main(argv: list[str]) -> int:
@@ -31,22 +30,13 @@ def main(argv: list[str]) -> int:
     # xunit1: the junit family that keeps what tests record with record_property.
     options = ["-p", "no:cacheprovider", "--ansible-unit-inject-only", "-q", "-rfE", "-o", "junit_family=xunit1", f"--junitxml={junit}"]
     command = [sys.executable, "-u", "-m", "pytest", "tests/stress", *options, *argv]
-    print("$ " + " ".join(command), flush=True)
-    # Streamed as it comes (a CI log should show progress), and kept for the summary.
-    # In chunks, not lines: pytest's progress dots share one line until the end.
-    output = bytearray()
-    with subprocess.Popen(command, cwd=collection, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as process:
-        while chunk := process.stdout.read1(65536):
-            sys.stdout.buffer.write(chunk)
-            sys.stdout.buffer.flush()
-            output += chunk
-    returncode = process.returncode
+    returncode, output = stream(command, collection, env)
 
     print("\n=== stress summary")
     if junit.exists():
         for prop in ElementTree.parse(junit).iter("property"):
             print(f"measured: {prop.get('name', '')} = {prop.get('value', '')}")
-    lines = [line for line in output.decode("utf-8", errors="replace").splitlines() if re.search(r"\d+ (passed|failed|error)", line)]
+    lines = [line for line in output.splitlines() if re.search(r"\d+ (passed|failed|error)", line)]
     print(f"pytest: {lines[-1].strip('= ') if lines else 'no pytest summary line'}")
     print(f"make stress: {'all stress tests passed' if returncode == 0 else 'FAILED'} in {time.monotonic() - started:.0f} s")
     shutil.rmtree(root, ignore_errors=True)
