@@ -339,7 +339,12 @@ def test_credential_types_playbook_passes_the_files_unchanged(tmp_path, ansible_
     shutil.copytree(awx.CREDENTIAL_TYPES_DIR, tmp_path / "credential_types")
     copy = tmp_path / "credential_types.yml"
     copy.write_text(yaml.safe_dump([play], sort_keys=False))
-    result = AnsibleRunner(tmp_path, ansible_collections_path).run([str(BIN_DIR / "ansible-playbook"), str(copy)])
+    # ansible-core's worker RPC binds a Unix socket in the run's temporary directory: a path of at most 107 bytes.
+    short_tmp = Path(tempfile.mkdtemp(prefix="mediaops-awx-"))
+    try:
+        result = AnsibleRunner(tmp_path, ansible_collections_path, tmp=short_tmp).run([str(BIN_DIR / "ansible-playbook"), str(copy)])
+    finally:
+        shutil.rmtree(short_tmp, ignore_errors=True)
     assert result.rc == 0, result.output[-3000:]
     passed = json.loads((tmp_path / "passed.json").read_text())
     expected = [dict(awx.load(awx.CREDENTIAL_TYPES_DIR / f"{stem}.yml"), state="present") for stem in task["loop"]]
