@@ -14,7 +14,11 @@ description:
     entries left behind by origins that went away. Publishing itself is not affected.
   - API 1.0, 2.0 and 3.0 clear every entry. API 3.1 and 4.0 clear only inactive entries, unless O(include_active=true).
   - C(changed) is true when the Stream Manager reports that it removed entries (RV(count) > 0).
-  - Needs O(access_token).
+  - Needs O(access_token) on Stream Manager 1.x.
+  - Stream Manager 2.0 (O(api_version=sm2)) has no call that clears stream entries; an entry expires by itself once its node stops
+    reporting the stream (C(R5AS_STREAM_TIMEOUT), 30 seconds by default). There the module sends no request (with
+    O(api_version=auto), only the detection's), reports C(changed=false) and RV(count=0), and says so in RV(message) and a
+    warning.
 author: mediaops.streaming contributors (@mediaops)
 extends_documentation_fragment:
   - mediaops.streaming.attributes
@@ -46,7 +50,8 @@ options:
   include_active:
     description:
       - Also clear the entries of streams that are publishing (C(includeActive=true)).
-      - API 3.1 and 4.0 only; refused on older versions, which always clear every entry.
+      - API 3.1 and 4.0 only; refused on older versions, which always clear every entry, and on Stream Manager 2.0, which clears
+        nothing.
     type: bool
 notes:
   - The access token is sent as the C(accessToken) query parameter, as the API requires; it is masked in every message and
@@ -73,6 +78,12 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ cleared.count }} stream entries removed"
 
+- name: One task for a fleet of Stream Managers of both families (2.0 has nothing to clear, and says so without failing)
+  mediaops.streaming.red5_stream_registry:
+    url: "{{ stream_manager_url }}"
+    api_version: auto
+  delegate_to: localhost
+
 - name: Clear every entry, live ones too, with the token from RED5_SM_ACCESS_TOKEN
   mediaops.streaming.red5_stream_registry:
     url: https://sm.example.com
@@ -82,9 +93,21 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+api_version:
+  description: The API spoken, as in O(api_version); with V(auto), the one the detection found.
+  returned: success
+  type: str
+  sample: "4.0"
+message:
+  description: On Stream Manager 2.0, why nothing was cleared.
+  returned: on Stream Manager 2.0
+  type: str
+  sample: >-
+    Stream Manager 2.0 has no call to clear stream entries, so nothing was cleared: an entry expires by itself once its node
+    stops reporting the stream (R5AS_STREAM_TIMEOUT, 30 seconds by default)
 count:
   description:
-    - Number of stream entries the Stream Manager removed.
+    - Number of stream entries the Stream Manager removed (always V(0) on Stream Manager 2.0).
     - In check mode, the predicted number (a lower bound, see the check mode attribute).
   returned: success
   type: int

@@ -67,7 +67,10 @@ def picture(urls: dict) -> list[str]:
     scaleengine_api = urls["scaleengine_api"].rsplit("/stable/", 1)[0]
     live = {item["stream"] for item in control(scaleengine_api, "state")["streams"]}
     red5 = {item["name"]: item for item in control(urls["red5"], "registry")}
-    lines = [f"  {'channel':<10} {'USP state':<9} {'archived':>9}  {'archive from':<27} {'dvr window':>10}  {'ScaleEngine':<11}  Red5"]
+    red5_sm2 = {item["name"]: item for item in control(urls["red5_sm2"], "streams")}
+    lines = [
+        f"  {'channel':<10} {'USP state':<9} {'archived':>9}  {'archive from':<27} {'dvr window':>10}  {'ScaleEngine':<11}  {'Red5 SM 1.x':<11}  Red5 SM 2.0"
+    ]
     for name in urls["channels"]:
         point = points.get(name)
         if point is None:
@@ -78,9 +81,10 @@ def picture(urls: dict) -> list[str]:
         since = archive[0]["start"] if archive else "-"
         broadcast = red5.get(name)
         red5_state = "publishing" if broadcast and broadcast["active"] else "stopped" if broadcast else "-"
+        red5_sm2_state = "publishing" if name in red5_sm2 and red5_sm2[name]["live"] else "-"
         lines.append(
             f"  {name:<10} {point['state']:<9} {archived:>8.0f}s  {since:<27} {point['head'].get('dvr_window_length', '-'):>10}"
-            f"  {'live' if name in live else 'not live':<11}  {red5_state}"
+            f"  {'live' if name in live else 'not live':<11}  {red5_state:<11}  {red5_sm2_state}"
         )
     return lines
 
@@ -89,7 +93,7 @@ def main() -> int:
     stack, urls = start_stack()
     print(f"USP emulator: API {urls['usp_api']}, origin {urls['usp_origin']}")
     print(f"ScaleEngine emulator: {urls['scaleengine_api']} (cdn {urls['scaleengine_cdn']})")
-    print(f"Red5 Stream Manager emulator: {urls['red5']}")
+    print(f"Red5 Stream Manager emulators: 1.x {urls['red5']}, 2.0 {urls['red5_sm2']}")
     print(f"channels: {', '.join(urls['channels'])} (live, archiving)\n", flush=True)
     collections = collections_path()
     env = {key: value for key, value in os.environ.items() if not key.startswith(("ANSIBLE_", "USP_", "SCALEENGINE_", "RED5_"))}
@@ -112,6 +116,8 @@ def main() -> int:
         SCALEENGINE_API_KEY=urls["scaleengine_api_key"],
         SCALEENGINE_API_SECRET=urls["scaleengine_api_secret"],
         RED5_SM_URL=urls["red5"],
+        # channel03 is verified on the Stream Manager 2.0 (restart_inventory.yml).
+        DEMO_RED5_SM2_URL=urls["red5_sm2"],
         PATH=f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}",
     )
     failed = []
@@ -148,7 +154,8 @@ def main() -> int:
         print(
             "\nEach channel was stopped through ScaleEngine, waited for until its publishing point had stopped, purged,"
             "\ndeleted, created again (channel01/02 with a new DVR window, channel03 as it was) and started again;"
-            "\nits archive now holds only what the encoder sent after the restart."
+            "\nits archive now holds only what the encoder sent after the restart. The role then waited until each stream"
+            "\npublished again on a Red5 Pro Stream Manager: 1.x for channel01/02, 2.0 (api_version sm2) for channel03."
         )
     finally:
         stack.send_signal(signal.SIGTERM)

@@ -1,12 +1,14 @@
 # Copyright: mediaops.streaming contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The three emulators in one process, wired together like a live channel.
+"""The emulators in one process, wired together like a live channel.
 
 A channel here is what an operator sees in production: an encoder publishes
 the stream to ScaleEngine (the stream is live there), a ScaleEngine
 PushPublish session pushes it into a Unified Streaming publishing point of the
 same name (which archives it), and the stream is registered as broadcasting on
-a Red5 Pro Stream Manager. The wiring makes the emulators agree:
+a Red5 Pro Stream Manager: one 1.x (``/streammanager/api/...``) and one 2.0
+(``/as/v1/...``), so a test or the demo can point the Red5 modules at either.
+The wiring makes the emulators agree:
 
 * ScaleEngine ``stream.close`` of ``app/inst/<name>``, or a
   ``pushpublish.disconnect`` that disconnects the session pushing into USP,
@@ -16,11 +18,12 @@ a Red5 Pro Stream Manager. The wiring makes the emulators agree:
   ``POST /_emulator/encoder/start`` on the USP origin) makes the ScaleEngine
   stream live again, with its PushPublish session into USP;
 * optionally (``red5_follows``) the Red5 broadcast ``<scope>/<name>`` starts
-  ``red5_delay`` seconds after the USP encoder and stops with it.
+  ``red5_delay`` seconds after the USP encoder and stops with it, on both
+  Stream Managers (on 2.0 a clean unpublish: the stream disappears at once).
 
 ``python -m tests.emulators.stack --channels 3`` starts everything, optionally
 with channels that are already live and archiving, and prints one JSON line
-with every URL and the ScaleEngine credentials the emulator accepts. Tests
+with every URL and the ScaleEngine and Stream Manager 2.0 credentials the emulators accept. Tests
 build the same thing in-process with :func:`build_stack`.
 
 Like the emulators it combines, this module never imports the collection.
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import sys
 import threading
@@ -40,6 +44,7 @@ from xml.sax.saxutils import quoteattr
 
 from tests.emulators.base import serve_until_signalled
 from tests.emulators.red5 import Red5Emulator
+from tests.emulators.red5_sm2 import Red5Sm2Emulator, Sm2Error
 from tests.emulators.scaleengine import API_PATH, DEFAULT_API_KEY, DEFAULT_API_SECRET, DEFAULT_CDN, ScaleEngineEmulator
 from tests.emulators.usp import UspEmulator
 
@@ -96,11 +101,12 @@ class WiredUspEmulator(UspEmulator):
 
 @dataclass
 class Stack:
-    """USP, ScaleEngine and Red5 emulators wired as described in the module docstring."""
+    """USP, ScaleEngine and both Red5 Stream Manager emulators wired as described in the module docstring."""
 
     usp: WiredUspEmulator
     scaleengine: ScaleEngineEmulator
     red5: Red5Emulator
+    red5_sm2: Red5Sm2Emulator = field(default_factory=Red5Sm2Emulator)
     app: str = "demo-origin"
     inst: str = "live"
     scope: str = "live"
@@ -124,10 +130,11 @@ class Stack:
         self.usp.start({"api": ports.get("usp_api", 0), "origin": ports.get("usp_origin", 0)}, host=host)
         self.scaleengine.start({"api": ports.get("scaleengine", 0)}, host=host)
         self.red5.start({"api": ports.get("red5", 0)}, host=host)
+        self.red5_sm2.start({"api": ports.get("red5_sm2", 0)}, host=host)
         return self
 
     def stop(self) -> None:
-        for emulator in (self.red5, self.scaleengine, self.usp):
+        for emulator in (self.red5_sm2, self.red5, self.scaleengine, self.usp):
             emulator.stop()
 
     def urls(self) -> dict:
@@ -143,6 +150,9 @@ class Stack:
             "scaleengine_inst": self.inst,
             "red5": self.red5.url(),
             "red5_scope": self.scope,
+            "red5_sm2": self.red5_sm2.url(),
+            "red5_sm2_username": self.red5_sm2.username,
+            "red5_sm2_password": self.red5_sm2.password,
         }
 
     def env(self) -> dict[str, str]:
@@ -161,7 +171,7 @@ class Stack:
         return env
 
     def clear_logs(self) -> None:
-        for emulator in (self.usp, self.scaleengine, self.red5):
+        for emulator in (self.usp, self.scaleengine, self.red5, self.red5_sm2):
             emulator.clear_log()
 
     # -- channels ------------------------------------------------------------------
@@ -250,6 +260,7 @@ class Stack:
                 self.scaleengine.add_pushpublish(self.app, self.inst, name, f"usp-{name}", target=f"{origin}/{name}/{name}.isml")
             if self.red5_follows:
                 self.red5.start_broadcast(scope=self.scope, name=name, delay=self.red5_delay)
+                self.red5_sm2.start_broadcast(scope=self.scope, name=name, delay=self.red5_delay)
         finally:
             self._guard.active = False
 
@@ -261,6 +272,9 @@ class Stack:
                 live = (self.scope, name) in self.red5.registry and self.red5.registry[(self.scope, name)].active
             if live:
                 self.red5.stop_broadcast(scope=self.scope, name=name)
+            # Not live there (never started, or its delayed start is still pending) is fine: stopping is checked and done at once.
+            with contextlib.suppress(Sm2Error):
+                self.red5_sm2.stop_broadcast(scope=self.scope, name=name)
 
 
 def build_stack(
@@ -278,7 +292,7 @@ def build_stack(
     ports: dict[str, int] | None = None,
     host: str = "127.0.0.1",
 ) -> Stack:
-    """Start the three wired emulators and, for each name in ``channels``, a live archiving channel.
+    """Start the wired emulators and, for each name in ``channels``, a live archiving channel.
 
     The request logs start empty: setting the channels up is not part of what a test observes.
     """
@@ -286,6 +300,7 @@ def build_stack(
         usp=WiredUspEmulator(username=usp_username, password=usp_password),
         scaleengine=ScaleEngineEmulator(cdn=DEFAULT_CDN, api_key=DEFAULT_API_KEY, api_secret=api_secret, seed=False),
         red5=Red5Emulator(),
+        red5_sm2=Red5Sm2Emulator(),
         eos_delay=eos_delay,
         red5_follows=red5_follows,
         red5_delay=red5_delay,
@@ -301,7 +316,7 @@ def build_stack(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="USP, ScaleEngine and Red5 emulators in one process, wired like a live channel.")
+    parser = argparse.ArgumentParser(description="USP, ScaleEngine and Red5 (1.x and 2.0) emulators in one process, wired like a live channel.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--channels", type=int, default=0, help="pre-create this many live, archiving channels")
     parser.add_argument("--prefix", default="channel", help="channel names: <prefix>01, <prefix>02, ...")
@@ -309,17 +324,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fragments", type=int, default=30, help="fragments each channel has already archived at startup")
     parser.add_argument("--eos-delay", type=float, default=0.5, help="seconds a point stays 'stopping' after End Of Stream")
     parser.add_argument("--red5-delay", type=float, default=0.5, help="seconds between the encoder starting and the Red5 broadcast")
-    parser.add_argument("--no-red5-follow", action="store_true", help="do not start/stop Red5 broadcasts with the USP encoder")
+    parser.add_argument("--no-red5-follow", action="store_true", help="do not start/stop Red5 broadcasts (both Stream Managers) with the USP encoder")
     parser.add_argument("--usp-username", help="require HTTP basic auth on the USP API")
     parser.add_argument("--usp-password")
-    for port in ("usp-api", "usp-origin", "scaleengine", "red5"):
+    for port in ("usp-api", "usp-origin", "scaleengine", "red5", "red5-sm2"):
         parser.add_argument(f"--{port}-port", type=int, default=0, help=f"port of the {port} listener (0: any free port)")
     args = parser.parse_args(argv)
     if (args.usp_username is None) != (args.usp_password is None):
         parser.error("--usp-username and --usp-password go together")
 
     names = [f"{args.prefix}{index:02d}" for index in range(1, args.channels + 1)]
-    ports = {"usp_api": args.usp_api_port, "usp_origin": args.usp_origin_port, "scaleengine": args.scaleengine_port, "red5": args.red5_port}
+    ports = {
+        "usp_api": args.usp_api_port,
+        "usp_origin": args.usp_origin_port,
+        "scaleengine": args.scaleengine_port,
+        "red5": args.red5_port,
+        "red5_sm2": args.red5_sm2_port,
+    }
     stack = build_stack(
         names,
         interval=args.interval,

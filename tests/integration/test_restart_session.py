@@ -495,6 +495,35 @@ def test_failure_on_one_channel_leaves_the_others_alone(ansible_run, stack):
     assert stack.usp.point("ch2").option("dvr_window_length") == "30"
 
 
+def test_red5_verification_on_stream_manager_2(ansible_run, stack):
+    """The role waits for the stream on a Stream Manager 2.0 that protects its stream calls: login, Bearer, no secret shown."""
+    sm2 = stack.red5_sm2
+    password = "SM2-pa55/wörd"
+    sm2.set_auth(username="operator", password=password, streams_require_auth=True)
+    variables = dict(
+        FAST,
+        restart_session_start_tasks=START_TASKS,
+        restart_session_wait_for_red5=True,
+        restart_session_red5_url=sm2.url(),
+        restart_session_red5_api_version="sm2",
+        restart_session_red5_node_group="ng-live",
+        restart_session_red5_username="operator",
+        restart_session_red5_password=password,
+    )
+    result = restart(ansible_run, stack, {"ch1": None}, variables, verbosity=4)
+    assert result.rc == 0, result.output[-5000:]
+    assert any(line.startswith("verify:") and "Red5 live/ch1 publishing on 10.0." in line for line in summary_lines(result, "ch1"))
+    assert sm2.is_live(scope="live", name="ch1")
+    polls = sm2.log(method="GET", path=r"^/as/v1/streams/stream/ng-live/stream/live/ch1$")
+    assert polls and all(entry.headers.get("authorization", "").startswith("Bearer ") for entry in polls[1:])
+    assert sm2.log(method="PUT", path=r"^/as/v1/auth/login$")
+    # The Stream Manager 1.x of the stack was not asked.
+    assert stack.red5.log() == []
+    tokens = {entry.headers["authorization"].split(" ", 1)[1] for entry in sm2.log() if entry.headers.get("authorization", "").startswith("Bearer ")}
+    for secret in (password, *tokens):
+        assert secret not in result.output
+
+
 @pytest.mark.parametrize("secure_logging", [True, False])
 def test_no_secret_in_output_at_vvvv(ansible_run, secure_logging):
     stack = build_stack(["ch1"], interval=0.5, usp_username="operator", usp_password=USP_PASSWORD, eos_delay=0.3)

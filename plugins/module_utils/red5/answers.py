@@ -39,6 +39,11 @@ _WHOLE_NUMBER = re.compile(r"-?[0-9]{1,20}")
 # Fields the modules return as text; a server that sends another type there
 # is refused rather than passed on to playbooks that act on it (an address).
 _TEXT_FIELDS = ("name", "scope", "serverAddress", "region", "type")
+# Where an answer says what went wrong: Stream Manager 1.x writes errorMessage;
+# 2.0 writes error (its GlobalExceptionHandler, and Spring's own error JSON),
+# older 2.0 builds errorMessage, and other Spring errors message.
+SM1_ERROR_KEYS = ("errorMessage",)
+SM2_ERROR_KEYS = ("error", "errorMessage", "message")
 # How much of a server's errorMessage a message or result shows.
 _MAX_ERROR_MESSAGE = 500
 
@@ -112,7 +117,10 @@ def normalise_stream(item, where: str = "the stream") -> dict:
         if value is not None and not isinstance(value, str):
             raise AnswerError(f'the "{key}" of {where} is {describe(value)}, not text')
     for key, value in item.items():
-        if key == "startTime":
+        if key == "nodes" and isinstance(value, list):
+            # Stream Manager 2.0's nodes of one stream (translated by the sm2 client), each a stream entry of its own.
+            stream["nodes"] = [normalise_stream(node, f"node {index} of {where}") for index, node in enumerate(value)]
+        elif key == "startTime":
             stream.update(_start_time(value, where))
         elif key == "scope":
             stream["scope"] = None if value is None else normalise_scope(value)
@@ -167,18 +175,24 @@ def _decoded(content: bytes) -> tuple[object, str | None]:
         return None, str(exc)
 
 
-def _error_message(data, secret: str | None) -> str | None:
-    """The answer's ``errorMessage`` as bounded text with the secret masked, or None when it has none."""
-    error_message = data.get("errorMessage") if isinstance(data, dict) else None
-    if error_message is None:
+def _error_message(data, secret: str | None, error_keys: tuple[str, ...] = SM1_ERROR_KEYS) -> str | None:
+    """The answer's error text (the first of ``error_keys`` it has) as bounded text with the secret masked, or None when it has none."""
+    if not isinstance(data, dict):
         return None
-    # Masked before it is shortened, so that no part of the secret is shown.
-    return printable(_masked(answer_text(error_message, MAX_ANSWER_BYTES), secret), _MAX_ERROR_MESSAGE) or "(an empty errorMessage)"
+    for key in error_keys:
+        error_message = data.get(key)
+        if error_message is not None:
+            # Masked before it is shortened, so that no part of the secret is shown.
+            return printable(_masked(answer_text(error_message, MAX_ANSWER_BYTES), secret), _MAX_ERROR_MESSAGE) or f"(an empty {key})"
+    return None
 
 
 def _failure_advice(status: int, error_message: str | None) -> str:
     if status == 404 and error_message is None:
-        return "Check url (scheme, host and port, usually 5080) and api_version: the server may not speak this API version"
+        return (
+            "Check url (scheme, host and port, usually 5080) and api_version: the server may not speak this API version "
+            "(a Stream Manager 2.0 speaks api_version sm2; api_version auto detects which one answers)"
+        )
     if status in (401, 403):
         return "Check access_token (or RED5_SM_ACCESS_TOKEN): it must be the Stream Manager's administrator token"
     if status >= 500:
@@ -188,7 +202,7 @@ def _failure_advice(status: int, error_message: str | None) -> str:
     return "Check the request parameters against the api_version in use"
 
 
-def _failure(status: int, error_message: str | None, text: str, method: str, url: str) -> StreamingError:
+def _failure(status: int, error_message: str | None, text: str, method: str, url: str, advice=_failure_advice) -> StreamingError:
     """The error for an answer that is neither data nor "not publishing"."""
     if error_message is not None:
         message, body = f"the Stream Manager refused the request: {error_message}", None
@@ -196,10 +210,19 @@ def _failure(status: int, error_message: str | None, text: str, method: str, url
         message, body = "no Stream Manager API answered at this address", text
     else:
         message, body = "the Stream Manager request failed", text
-    return StreamingError(message, method=method, url=url, status=status, body=body, advice=_failure_advice(status, error_message))
+    return StreamingError(message, method=method, url=url, status=status, body=body, advice=advice(status, error_message))
 
 
-def parse_answer(response, method: str, url: str, not_found_ok: bool = False, secret: str | None = None) -> Answer:
+def parse_answer(
+    response,
+    method: str,
+    url: str,
+    not_found_ok: bool = False,
+    secret: str | None = None,
+    error_keys: tuple[str, ...] = SM1_ERROR_KEYS,
+    advice=_failure_advice,
+    not_found_statuses: tuple[int, ...] = (400, 404),
+) -> Answer:
     """Map one HTTP answer of the Stream Manager (docs/red5.md, "Errors").
 
     * 2xx with a JSON body: the data (the content type must be JSON, so an
@@ -211,13 +234,17 @@ def parse_answer(response, method: str, url: str, not_found_ok: bool = False, se
     * anything else: a failure naming the request, the status and the server's message.
 
     ``secret`` (the access token) is masked in anything quoted from the body,
-    before it is shortened, so no part of it is shown.
+    before it is shortened, so no part of it is shown. ``error_keys`` are the
+    fields that carry the server's error text (Stream Manager 2.0 writes
+    ``error``), ``advice`` what a failure tells the user to check, and
+    ``not_found_statuses`` the statuses that mean "not publishing" (1.x answers
+    400 or 404; 2.0 answers 404, its 400 being a refused parameter).
     """
     status = response.status_code
     content = response.content or b""
     text = printable(_masked(content.decode("utf-8", errors="replace"), secret))
     data, problem = _decoded(content)
-    error_message = _error_message(data, secret)
+    error_message = _error_message(data, secret, error_keys)
     successful = 200 <= status < 300
     if successful and error_message is None:
         media_type = _media_type(response)
@@ -235,6 +262,6 @@ def parse_answer(response, method: str, url: str, not_found_ok: bool = False, se
                 f"the Stream Manager's answer cannot be used: {problem}", method=method, url=url, status=status, body=text, advice=_UNUSABLE_ADVICE
             )
         return Answer(True, data=data, status=status, method=method, url=url)
-    if error_message is not None and not_found_ok and (successful or status in (400, 404)):
+    if error_message is not None and not_found_ok and (successful or status in not_found_statuses):
         return Answer(False, message=error_message, status=status, method=method, url=url)
-    raise _failure(status, error_message, text, method, url)
+    raise _failure(status, error_message, text, method, url, advice)

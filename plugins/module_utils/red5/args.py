@@ -17,12 +17,15 @@ from __future__ import annotations
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.mediaops.streaming.plugins.module_utils.http_client import HTTP_ARGUMENT_SPEC
-from ansible_collections.mediaops.streaming.plugins.module_utils.red5.paths import ACTIONS, API_VERSIONS, DEFAULT_API_VERSION
+from ansible_collections.mediaops.streaming.plugins.module_utils.red5.paths import ACTIONS, API_VERSION_CHOICES, DEFAULT_API_VERSION, DEFAULT_NODE_GROUP
 
 CONNECTION_SPEC = dict(
     url=dict(type="str", required=True, fallback=(env_fallback, ["RED5_SM_URL"])),
-    api_version=dict(type="str", default=DEFAULT_API_VERSION, choices=list(API_VERSIONS), fallback=(env_fallback, ["RED5_SM_API_VERSION"])),
+    api_version=dict(type="str", default=DEFAULT_API_VERSION, choices=list(API_VERSION_CHOICES), fallback=(env_fallback, ["RED5_SM_API_VERSION"])),
     access_token=dict(type="str", no_log=True, fallback=(env_fallback, ["RED5_SM_ACCESS_TOKEN"])),
+    node_group=dict(type="str", default=DEFAULT_NODE_GROUP, fallback=(env_fallback, ["RED5_SM_NODE_GROUP"])),
+    username=dict(type="str", fallback=(env_fallback, ["RED5_SM_USERNAME"])),
+    password=dict(type="str", no_log=True, fallback=(env_fallback, ["RED5_SM_PASSWORD"])),
     **HTTP_ARGUMENT_SPEC,
 )
 

@@ -2,8 +2,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """What the playbook names, checked before it becomes part of a Stream Manager request.
 
-The REST API (``{url}/streammanager/api/{version}/...``) is spoken in versions
-1.0, 2.0, 3.0, 3.1 and 4.0; which optional parameters each version has is
+Stream Manager 1.x's REST API (``{url}/streammanager/api/{version}/...``) is
+spoken in versions 1.0, 2.0, 3.0, 3.1 and 4.0, and Stream Manager 2.0's
+(``{url}/as/v1/...``) as ``sm2``; which optional parameters each version has is
 kept here (docs/red5.md, "API versions"), so that a parameter a version lacks
 is refused before any request instead of being silently ignored by the server.
 Scopes, stream names, regions and geozones become path segments or query
@@ -19,20 +20,33 @@ from urllib.parse import quote
 from ansible_collections.mediaops.streaming.plugins.module_utils.errors import StreamingError
 from ansible_collections.mediaops.streaming.plugins.module_utils.json_answer import describe, printable
 
+# The Stream Manager 1.x REST API versions (paths /streammanager/api/{version}/).
 API_VERSIONS = ("1.0", "2.0", "3.0", "3.1", "4.0")
+# Stream Manager 2.0 (/as/v1, JWT login), and "detect which one the server speaks".
+SM2 = "sm2"
+AUTO = "auto"
+API_VERSION_CHOICES = (*API_VERSIONS, SM2, AUTO)
 DEFAULT_API_VERSION = "2.0"
+DEFAULT_NODE_GROUP = "default"
 ACTIONS = ("broadcast", "subscribe")
 
 # Optional parameters that only some API versions accept (docs/red5.md, "API versions").
 # Older servers ignore unknown query parameters, so sending them would silently
 # do something else than asked (fall back to another region despite strict,
 # clear live entries despite include_active=false): they are refused instead.
+# Stream Manager 2.0 has strict and endpoints on its subscribe lookup; geozones
+# became sub-groups, transcoding needs provisions, and nothing clears entries.
 PARAMETER_VERSIONS = {
-    "strict": ("3.1", "4.0"),
+    "strict": ("3.1", "4.0", SM2),
     "geozone": ("3.1", "4.0"),
-    "endpoints": ("3.1", "4.0"),
+    "endpoints": ("3.1", "4.0", SM2),
     "transcode": ("3.1", "4.0"),
     "include_active": ("3.1", "4.0"),
+}
+_PARAMETER_ADVICE_SM2 = {
+    "geozone": "On Stream Manager 2.0, give the sub-group (or a parent sub-group, or a comma-separated preference list) as region",
+    "transcode": "Stream Manager 2.0 transcodes only provisioned streams, whose variants are streams of their own (name_1, name_2...): look them up by name",
+    "include_active": "Stream Manager 2.0 has nothing to clear: its stream entries expire by themselves",
 }
 
 # The versions whose admin delete clears only inactive entries unless
@@ -49,6 +63,8 @@ _SEGMENT_ADVICE = "Use letters, digits and _ . ~ @ + = , : - in each part; neste
 # Far above real scope and stream names, far below what a server or proxy
 # accepts in a request line.
 MAX_SEGMENT_LENGTH = 255
+# Red5 Pro's node group names (installation guide: at most 16 characters).
+_NODE_GROUP = re.compile(r"[A-Za-z0-9_.-]{1,16}")
 MAX_SCOPE_LENGTH = 1024
 
 
@@ -131,27 +147,69 @@ def event_path(scope: str, name: str, stats: bool = False) -> str:
     return "event/" + "/".join(quote(part, safe="") for part in parts)
 
 
-def api_base(url: str, api_version: str) -> str:
-    """The versioned API root, with a trailing slash: ``{url}/streammanager/api/{version}/``."""
-    if api_version not in API_VERSIONS:
-        raise StreamingError(f"unsupported api_version {api_version!r}", advice=f"Use one of {', '.join(API_VERSIONS)}")
+def validate_url(url: str) -> str:
+    """The Stream Manager base URL without trailing slash, or StreamingError when it cannot be one."""
     if not isinstance(url, str) or not re.match(r"^https?://[^/?#\s]+", url) or re.search(r"[\x00-\x20\x7f]", url):
         raise StreamingError(
             f'invalid Stream Manager url "{printable(str(url), 120, collapse=False)}"',
             advice="Give the base URL with scheme, host and port and without spaces or control characters, e.g. http://sm.example.com:5080",
         )
-    return f"{url.rstrip('/')}/streammanager/api/{api_version}/"
+    return url.rstrip("/")
+
+
+def api_base(url: str, api_version: str) -> str:
+    """The versioned API root of Stream Manager 1.x, with a trailing slash: ``{url}/streammanager/api/{version}/``."""
+    if api_version not in API_VERSIONS:
+        raise StreamingError(f"unsupported api_version {api_version!r}", advice=f"Use one of {', '.join(API_VERSION_CHOICES)}")
+    return f"{validate_url(url)}/streammanager/api/{api_version}/"
+
+
+def sm2_base(url: str) -> str:
+    """Stream Manager 2.0's API root, with a trailing slash: ``{url}/as/v1/`` (a url that already ends in /as/v1 is taken as it is)."""
+    base = validate_url(url)
+    if base.endswith("/as/v1"):
+        base = base[: -len("/as/v1")]
+    return f"{base}/as/v1/"
+
+
+def validate_node_group(node_group: str) -> str:
+    """A Stream Manager 2.0 node group name (1-16 letters, digits, ``-``, ``_``, ``.``), or StreamingError."""
+    if not isinstance(node_group, str) or not _NODE_GROUP.fullmatch(node_group):
+        raise StreamingError(
+            f'invalid node_group "{printable(str(node_group), 60, collapse=False)}"',
+            advice="A node group name has 1 to 16 letters, digits, -, _ or .; default names the only node group when there is exactly one",
+        )
+    return node_group
+
+
+def guid_path(scope: str, name: str) -> str:
+    """``<scope parts>/<name>``, each part a path segment: Stream Manager 2.0's streamGuid as it goes into a URL."""
+    parts = [*validate_scope(scope).split("/"), validate_name(name)]
+    return "/".join(quote(part, safe="") for part in parts)
+
+
+def describe_version(api_version: str) -> str:
+    """How messages name a version: "Stream Manager API 3.1" or "Stream Manager 2.0 (api_version sm2)"."""
+    return "Stream Manager 2.0 (api_version sm2)" if api_version == SM2 else f"Stream Manager API {api_version}"
 
 
 def check_parameter_support(api_version: str, requested: dict) -> None:
-    """Refuse parameters the API version lacks, naming them, the version and the versions that have them."""
+    """Refuse parameters the API version lacks, naming them, the version and the versions that have them.
+
+    ``auto`` is not checked: the version is known only after detection, which
+    checks again with the version it found, before any request of the task's own.
+    """
+    if api_version == AUTO:
+        return
     for parameter, value in requested.items():
         supported = PARAMETER_VERSIONS[parameter]
         if value is not None and api_version not in supported:
-            raise StreamingError(
-                f"{parameter} is not available with Stream Manager API {api_version}",
-                advice=f"It exists in API {' and '.join(supported)} only: set api_version accordingly (if the server supports it) or remove {parameter}",
-            )
+            old = [version for version in supported if version != SM2]
+            where = f"API {' and '.join(old)}" + (" and on Stream Manager 2.0 (sm2)" if SM2 in supported else "")
+            advice = f"It exists in {where} only: set api_version accordingly (if the server supports it) or remove {parameter}"
+            if api_version == SM2:
+                advice = f"{_PARAMETER_ADVICE_SM2[parameter]}; remove {parameter}"
+            raise StreamingError(f"{parameter} is not available with {describe_version(api_version)}", advice=advice)
 
 
 def clears_only_inactive(api_version: str) -> bool:

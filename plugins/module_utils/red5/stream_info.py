@@ -16,7 +16,8 @@ from ansible_collections.mediaops.streaming.plugins.module_utils.errors import S
 from ansible_collections.mediaops.streaming.plugins.module_utils.json_answer import AnswerError
 from ansible_collections.mediaops.streaming.plugins.module_utils.red5.answers import Answer, in_scope, normalise_stream, unusable
 from ansible_collections.mediaops.streaming.plugins.module_utils.red5.client import Red5Client
-from ansible_collections.mediaops.streaming.plugins.module_utils.red5.paths import check_parameter_support, validate_name, validate_place, validate_scope
+from ansible_collections.mediaops.streaming.plugins.module_utils.red5.connect import open_client
+from ansible_collections.mediaops.streaming.plugins.module_utils.red5.paths import SM2, check_parameter_support, validate_name, validate_place, validate_scope
 
 LOOKUP_OPTIONS = ("region", "strict", "geozone", "endpoints", "transcode")
 # Lookup options that only some API versions have (docs/red5.md, "API versions").
@@ -75,9 +76,22 @@ def _check_wait(params: dict) -> None:
                 raise StreamingError(f"{key} must be more than 0 and at most {MAX_WAIT_SECONDS} seconds, not {value:g}")
 
 
+def check_version_support(api_version: str, params: dict) -> None:
+    """Refuse the lookup options the version lacks, and on Stream Manager 2.0 those a broadcast lookup does not use."""
+    check_parameter_support(api_version, {key: params[key] for key in _VERSIONED_LOOKUP_OPTIONS})
+    if api_version == SM2 and params["action"] == "broadcast":
+        given = [key for key in ("region", "strict", "endpoints") if params[key] is not None]
+        if given:
+            raise StreamingError(
+                f"{', '.join(given)} cannot be used with action broadcast on Stream Manager 2.0",
+                advice="On Stream Manager 2.0, action broadcast reports the origin the live stream is on (from its stats); "
+                "region, strict and endpoints choose an edge with action subscribe",
+            )
+
+
 def check_stream_info_params(params: dict) -> None:
     """Refuse, before any request, what the argument spec cannot express: version support, paths, values, combinations."""
-    check_parameter_support(params["api_version"], {key: params[key] for key in _VERSIONED_LOOKUP_OPTIONS})
+    check_version_support(params["api_version"], params)
     if params["name"] is None:
         _check_listing(params)
         return
@@ -125,31 +139,42 @@ def _lookup_stream(lookup: Answer, action: str) -> dict:
     return {**nodes[0], "endpoints": nodes}
 
 
-def _read_stats(client: Red5Client, params: dict, scope: str, name: str) -> Answer | None:
-    """The stats answer the task asked for (waited for, or read once), or None without stats."""
+def _read_stats(client: Red5Client, params: dict, scope: str, name: str, needed: bool) -> Answer | None:
+    """The stats answer the task asked for (waited for, or read once), or None when neither the task nor the lookup needs it."""
     if params["wait_for_publishing"]:
         return wait_until_publishing(client, scope, name, float(params["wait_timeout"]), float(params["wait_interval"]))
-    if params["stats"]:
+    if params["stats"] or needed:
         return client.read_stream_stats(scope, name)
     return None
 
 
+def _region_fallback(params: dict, stream: dict) -> dict:
+    """``region_fallback`` when a region was asked for: whether the node answered is outside it (2.0 takes a preference list)."""
+    if not (params["action"] and params["region"]):
+        return {}
+    wanted = {part.strip() for part in params["region"].split(",")}
+    return {"region_fallback": stream.get("region") not in wanted}
+
+
 def _read_one_stream(client: Red5Client, params: dict) -> dict:
     scope, name = _stream_identity(params)
-    stats_answer = _read_stats(client, params, scope, name)
+    action = params["action"]
+    # On Stream Manager 2.0 the origin of a live stream is where its stats say
+    # it is: the publish lookup would distribute provisions (sm2.Sm2Client.read_stream).
+    origin_from_stats = action == "broadcast" and client.api_version == SM2
+    stats_answer = _read_stats(client, params, scope, name, needed=origin_from_stats)
     if stats_answer is not None and not stats_answer.found:
         return _not_publishing(stats_answer)
 
     stream = {}
     # Stats fetched for the wait are kept unless a lookup was asked for instead of them.
-    if stats_answer is not None and (params["stats"] or not params["action"]):
+    if stats_answer is not None and (params["stats"] or not action or origin_from_stats):
         try:
             stream.update(normalise_stream(stats_answer.data, "the stream's stats"))
         except AnswerError as exc:
             raise unusable(stats_answer, str(exc)) from None
 
-    action = params["action"]
-    if action:
+    if action and not origin_from_stats:
         lookup = client.read_stream(scope, name, action, **{key: params[key] for key in LOOKUP_OPTIONS})
         if not lookup.found:
             return _not_publishing(lookup)
@@ -158,17 +183,19 @@ def _read_one_stream(client: Red5Client, params: dict) -> dict:
     for key, value in (("name", name), ("scope", scope)):
         if stream.get(key) is None:
             stream[key] = value
-    return {"exists": True, "stream": stream}
+    return {"exists": True, "stream": stream, **_region_fallback(params, stream)}
 
 
 def read_stream_info(params: dict, context, client: Red5Client | None = None) -> dict:
-    """``streams`` (without name) or ``exists``, ``stream`` and ``message`` (with name); ``changed`` is added by the context."""
+    """``streams`` (without name) or ``exists``, ``stream`` and ``message`` (with name), and ``api_version``; ``changed`` is added by the context."""
     check_stream_info_params(params)
-    with client or Red5Client(params, context) as red5:
+    with client or open_client(params, context) as red5:
+        # With api_version auto the version is known only now, before any request but the detection's.
+        check_version_support(red5.api_version, params)
         if params["name"] is not None:
-            return _read_one_stream(red5, params)
+            return {**_read_one_stream(red5, params), "api_version": red5.api_version}
         streams = red5.list_streams(stats=params["stats"])
         if params["scope"] is not None:
             scope = validate_scope(params["scope"])
             streams = [stream for stream in streams if in_scope(stream, scope)]
-        return {"streams": streams}
+        return {"streams": streams, "api_version": red5.api_version}

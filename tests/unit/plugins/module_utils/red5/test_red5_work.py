@@ -30,7 +30,8 @@ class NoRequests:
 
 
 class FakeClient:
-    def __init__(self, streams=(), stats=None, deleted=0):
+    def __init__(self, streams=(), stats=None, deleted=0, api_version="2.0"):
+        self.api_version = api_version
         self.streams = list(streams)
         self.stats = list(stats or [])
         self.deleted = deleted
@@ -129,11 +130,11 @@ LISTED = [
     [("2.0", None, 2), ("1.0", None, 2), ("3.0", None, 2), ("3.1", True, 2), ("4.0", True, 2), ("4.0", None, 0), ("3.1", False, 0)],
 )
 def test_registry_check_mode_predicts_without_deleting(version, include_active, expected):
-    client = FakeClient(streams=LISTED)
+    client = FakeClient(streams=LISTED, api_version=version)
     warnings = []
     context = ExecutionContext(check_mode=True, warn=warnings.append)
     result = run_work(clear_stream_registry, registry_params(api_version=version, access_token=TOKEN, include_active=include_active), context, client=client)
-    assert result == {"changed": expected > 0, "count": expected}
+    assert result == {"changed": expected > 0, "count": expected, "api_version": version}
     assert ("delete", include_active) not in client.calls
     assert ("list", False) in client.calls
     assert bool(warnings) == (expected == 0)
@@ -141,9 +142,9 @@ def test_registry_check_mode_predicts_without_deleting(version, include_active, 
 
 @pytest.mark.parametrize(("deleted", "changed"), [(0, False), (3, True)])
 def test_registry_changed_follows_count(deleted, changed):
-    client = FakeClient(deleted=deleted)
+    client = FakeClient(deleted=deleted, api_version="3.1")
     result = run_work(clear_stream_registry, registry_params(api_version="3.1", access_token=TOKEN, include_active=True), ExecutionContext(), client=client)
-    assert result == {"changed": changed, "count": deleted}
+    assert result == {"changed": changed, "count": deleted, "api_version": "3.1"}
     assert client.calls == [("delete", True), ("close",)]
 
 
@@ -153,10 +154,11 @@ def test_registry_changed_follows_count(deleted, changed):
 )
 def test_registry_diff_shows_the_entries_before_and_after(version, include_active, header):
     params = registry_params(api_version=version, access_token=TOKEN, include_active=include_active)
-    result = run_work(clear_stream_registry, params, ExecutionContext(diff_mode=True), client=FakeClient(deleted=3))
+    result = run_work(clear_stream_registry, params, ExecutionContext(diff_mode=True), client=FakeClient(deleted=3, api_version=version))
     assert result == {
         "changed": True,
         "count": 3,
+        "api_version": version,
         "diff": {"before": {"entries": 3}, "after": {"entries": 0}, "before_header": header, "after_header": header},
     }
 
@@ -174,7 +176,7 @@ def test_registry_diff_in_check_mode_shows_the_prediction():
 def test_registry_no_diff_when_nothing_is_cleared(check_mode):
     params = registry_params(api_version="2.0", access_token=TOKEN)
     result = run_work(clear_stream_registry, params, ExecutionContext(check_mode=check_mode, diff_mode=True), client=FakeClient(deleted=0))
-    assert result == {"changed": False, "count": 0}
+    assert result == {"changed": False, "count": 0, "api_version": "2.0"}
 
 
 # -- red5_stream_info ---------------------------------------------------------------------------
@@ -190,7 +192,7 @@ def test_list_is_filtered_by_scope_and_nested_scopes():
 def test_not_publishing_is_not_a_failure():
     client = FakeClient(stats=[Answer(False, message="not broadcasting", status=404)])
     result = run_work(read_stream_info, info_params(name="demo"), ExecutionContext(), client=client)
-    assert result == {"changed": False, "exists": False, "stream": {}, "message": "not broadcasting"}
+    assert result == {"changed": False, "exists": False, "stream": {}, "message": "not broadcasting", "api_version": "2.0"}
 
 
 def test_lookup_after_stats_takes_the_nodes_address():
@@ -202,6 +204,8 @@ def test_lookup_after_stats_takes_the_nodes_address():
         "changed": False,
         "exists": True,
         "stream": {"name": "demo", "scope": "live", "server_address": "10.0.2.20", "region": "eu-west-1", "current_subscribers": 7},
+        "region_fallback": False,
+        "api_version": "2.0",
     }
     lookup = dict(region="eu-west-1", strict=None, geozone=None, endpoints=None, transcode=None)
     assert client.calls == [("stats", "live", "demo"), ("read", "live", "demo", "subscribe", lookup), ("close",)]
