@@ -33,6 +33,7 @@ import pytest
 import requests
 
 from tests.emulators.red5 import Red5Emulator
+from tests.emulators.red5_sm2 import Red5Sm2Emulator
 from tests.emulators.scaleengine import API_PATH, DEFAULT_API_KEY, DEFAULT_API_SECRET, DEFAULT_CDN, ScaleEngineEmulator
 from tests.emulators.usp import UspEmulator
 
@@ -190,6 +191,19 @@ def red5_connection(emulator) -> dict:
     return {"url": emulator.url(), "api_version": "3.1"}
 
 
+SM2_USER, SM2_PASSWORD = "fault-matrix", "fault-matrix-password"
+
+
+def red5_sm2_emulator(streams_require_auth: bool = False) -> Red5Sm2Emulator:
+    emulator = Red5Sm2Emulator(username=SM2_USER, password=SM2_PASSWORD, streams_require_auth=streams_require_auth).start()
+    emulator.start_broadcast(scope="live", name="demo", region="frankfurt", subscribers=3)
+    return emulator
+
+
+def red5_sm2_connection(emulator) -> dict:
+    return {"url": emulator.url(), "api_version": "sm2", "username": SM2_USER, "password": SM2_PASSWORD}
+
+
 ROWS = (
     usp_row("usp_publishing_point: unchanged (faults on the read)", "publishing_point", {"method": "GET", "listener": "api"}, options=ARCHIVING_30),
     usp_row(
@@ -247,6 +261,29 @@ ROWS = (
         red5_emulator,
         red5_connection,
         {"method": "GET"},
+    ),
+    Row(
+        "red5_stream_info on 2.0: one stream",
+        "mediaops.streaming.red5_stream_info",
+        red5_sm2_emulator,
+        lambda emulator: dict(red5_sm2_connection(emulator), name="demo"),
+        {"method": "GET"},
+    ),
+    Row(
+        "red5_stream_info on 2.0: all streams",
+        "mediaops.streaming.red5_stream_info",
+        red5_sm2_emulator,
+        red5_sm2_connection,
+        {"method": "GET"},
+    ),
+    Row(
+        "red5_stream_info on 2.0: protected stream calls (faults on the login PUT)",
+        "mediaops.streaming.red5_stream_info",
+        lambda: red5_sm2_emulator(streams_require_auth=True),
+        lambda emulator: dict(red5_sm2_connection(emulator), name="demo"),
+        {"method": "PUT"},
+        # The login's JSON is read whatever its label says: the token is all it holds.
+        outcome={"wrong content type": "ok"},
     ),
     Row(
         "red5_stream_registry: clear",

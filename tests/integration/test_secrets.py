@@ -32,6 +32,7 @@ import pytest
 import requests
 
 from tests.emulators.red5 import Red5Emulator
+from tests.emulators.red5_sm2 import Red5Sm2Emulator
 from tests.emulators.scaleengine import API_PATH, DEFAULT_CDN, ScaleEngineEmulator
 from tests.emulators.usp import UspEmulator
 from tests.helpers.playbook import task
@@ -561,6 +562,48 @@ def test_red5_stream_registry(ansible_run, red5, token, source):
     sent = [parse_qs(entry.raw_query).get("accessToken") for entry in red5.log(method="DELETE")]
     assert len(sent) == 4 and all(value == [token.value] for value in sent), sent
     assert_failed_safely(result, red5, Forbidden().secret(token), {"answered 401": "HTTP 401", "answered 500": "HTTP 500", "answered 400": "HTTP 400"})
+
+
+@pytest.fixture
+def sm2_password():
+    return Secret.new("red5-sm2-password")
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_red5_stream_manager_2(ansible_run, sm2_password, source):
+    """Stream Manager 2.0 protecting its stream calls: the password (in the login's Basic header) and every JWT, echoed back."""
+    emulator = Red5Sm2Emulator(username=USERNAME, password=sm2_password.value, streams_require_auth=True).start()
+    try:
+        emulator.start_broadcast(scope="live", name="demo")
+        args = {"url": emulator.url(), "api_version": "sm2"}
+        env = {}
+        if source == "args":
+            args.update(username=USERNAME, password=sm2_password.value)
+        else:
+            env = {"RED5_SM_USERNAME": USERNAME, "RED5_SM_PASSWORD": sm2_password.value}
+        # The first login of the run answers with the request echoed (its Basic header); later stream calls echo their Bearer token.
+        emulator.add_fault(kind="echo", status=500, method="PUT", path=r"^/as/v1/auth/login$", count=1)
+        emulator.add_fault(kind="echo", status=500, method="GET", path=r"/stream/live/echo500$")
+        emulator.add_fault(kind="echo", status=400, method="GET", path=r"/subscribe/live/echo400$")
+        tasks = (
+            task("login answered 500", RED5_INFO, **args, name="demo", ignore_errors=True)
+            + task("demo", RED5_INFO, **args, name="demo")
+            + task("answered 500", RED5_INFO, **args, name="echo500", ignore_errors=True)
+            + task("answered 400", RED5_INFO, **args, name="echo400", action="subscribe", stats=False)
+        )
+        result = run_failing(ansible_run, tasks, env, ["failed", "ok", "failed", "failed"])
+        assert result.task("demo")["stream"]["name"] == "demo"
+        basic = base64.b64encode(f"{USERNAME}:{sm2_password.value}".encode()).decode("ascii")
+        jwts = {entry.headers["authorization"].split(" ", 1)[1] for entry in emulator.log() if entry.headers.get("authorization", "").startswith("Bearer ")}
+        # The test means something only if the credentials and tokens really travelled.
+        assert {entry.headers.get("authorization") for entry in emulator.log(method="PUT")} == {f"Basic {basic}"}
+        assert jwts  # (logins in the same second give the same token)
+        forbidden = Forbidden().secret(sm2_password).token("Basic credentials", basic)
+        for index, jwt in enumerate(sorted(jwts)):
+            forbidden.token(f"JWT {index}", jwt)
+        assert_failed_safely(result, emulator, forbidden, {"login answered 500": "HTTP 500", "answered 500": "HTTP 500", "answered 400": "HTTP 400"})
+    finally:
+        emulator.stop()
 
 
 # -- the runner's own edges: warnings, results, and a bug in a work function -------------------------

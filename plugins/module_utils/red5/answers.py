@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from ansible_collections.mediaops.streaming.plugins.module_utils.errors import StreamingError
+from ansible_collections.mediaops.streaming.plugins.module_utils.errors import StreamingError, scrub
 from ansible_collections.mediaops.streaming.plugins.module_utils.json_answer import (
     MAX_ANSWER_BYTES,
     AnswerError,
@@ -183,7 +183,7 @@ def _error_message(data, secret: str | None, error_keys: tuple[str, ...] = SM1_E
         error_message = data.get(key)
         if error_message is not None:
             # Masked before it is shortened, so that no part of the secret is shown.
-            return printable(_masked(answer_text(error_message, MAX_ANSWER_BYTES), secret), _MAX_ERROR_MESSAGE) or f"(an empty {key})"
+            return printable(scrub(_masked(answer_text(error_message, MAX_ANSWER_BYTES), secret)), _MAX_ERROR_MESSAGE) or f"(an empty {key})"
     return None
 
 
@@ -242,7 +242,9 @@ def parse_answer(
     """
     status = response.status_code
     content = response.content or b""
-    text = printable(_masked(content.decode("utf-8", errors="replace"), secret))
+    # Every registered secret (the Basic credentials of a login, a token) is masked
+    # before the text is cut short, so that no part of one is shown either.
+    text = printable(scrub(_masked(content.decode("utf-8", errors="replace"), secret)))
     data, problem = _decoded(content)
     error_message = _error_message(data, secret, error_keys)
     successful = 200 <= status < 300
