@@ -15,8 +15,9 @@ One run prints four tables (progress goes to stderr, the tables to stdout):
    ``ansible.builtin.uri`` GET (``--task-repeats`` tasks per playbook).
 3. ``request_floor.py``: the HTTP requests of one task per operation against
    the fewest the vendor API needs for it, and which requests they were.
-4. ``many_points.py``: one ``usp_publishing_point`` task looping over
-   ``--points`` unchanged publishing points.
+4. ``many_points.py``: ``--points`` unchanged publishing points converged by
+   one ``usp_publishing_points`` task and by a ``usp_publishing_point`` loop,
+   each on the fast path and on the module path (``--point-kinds``).
 
 Every run gets fresh in-process emulators (``tests/emulators``) and counts only
 if it did what it is measured for (every channel restarted, every task ok and
@@ -78,7 +79,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--forks", type=positive, default=10, help="restart: ansible-playbook --forks (default 10)")
     parser.add_argument("--kinds", type=names_from(restart.KIND_NAMES), default=list(restart.KIND_NAMES), help="restart: " + ",".join(restart.KIND_NAMES))
     parser.add_argument("--task-repeats", type=positive, help="per task: tasks per timed playbook (default 20)")
-    parser.add_argument("--points", type=positive, help="points: publishing points in the loop (default 1000)")
+    parser.add_argument("--points", type=positive, help="points: publishing points converged (default 1000)")
+    parser.add_argument("--point-kinds", type=names_from(many_points.KINDS), default=list(many_points.KINDS), help="points: " + ",".join(many_points.KINDS))
     parser.add_argument("--parts", type=names_from(PARTS), default=list(PARTS), help="which tables: " + ",".join(PARTS) + " (default all)")
     parser.add_argument("--quick", action="store_true", help="smoke run: --channels 1 --task-repeats 5 --points 100 unless given")
     args = parser.parse_args(argv)
@@ -109,10 +111,13 @@ def measure_parts(args: argparse.Namespace, root: Path) -> tuple[list[str], list
         errors += [count.error for count in counts if count.error]
     if "points" in args.parts:
         try:
-            tables.append(many_points.render(many_points.run(root, args.points, progress)))
-        except BenchmarkError as exc:
+            measurements = many_points.run(root, args.points, progress, args.point_kinds)
+        except (BenchmarkError, RuntimeError) as exc:
             tables.append(f"4. {args.points} unchanged points: FAILED")
             errors.append(str(exc))
+        else:
+            tables.append(many_points.render(measurements))
+            errors += [item.error for item in measurements if item.error]
     return tables, errors
 
 

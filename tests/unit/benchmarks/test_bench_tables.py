@@ -55,3 +55,21 @@ def test_the_fast_path_row_is_judged_against_both_baselines_and_others_only_show
     one = render([Measurement("baseline", 1, 5.0, 9), Measurement("role_fast", 1, 2.0, 9)], 10)
     role_row = next(line for line in one.splitlines() if "| role_fast" in line)
     assert role_row.split("|")[6].strip() == "-"
+
+
+def test_points_table_judges_the_fleet_and_the_fast_loop_and_shows_ratios_to_the_fleet():
+    from ansible_collections.mediaops.streaming.tests.benchmarks.many_points import Converge, render
+
+    rendered = render(
+        [
+            Converge("fleet_fast", 1000, 4.0, 1000),
+            Converge("fleet_module", 1000, 5.0, 1000),
+            Converge("loop_fast", 1000, 16.0, 1000),
+            Converge("loop_module", 1000, error="the loop failed"),
+        ]
+    )
+    rows = {line.split("|")[0].strip(): [cell.strip() for cell in line.split("|")] for line in rendered.splitlines()[3:]}
+    assert rows["fleet_fast"][2:] == ["4.0", "4.0", "1.00x", "1.0", "< 5 s: met"]
+    assert rows["fleet_module"][4:] == ["1.25x", "1.0", "-"]
+    assert rows["loop_fast"][4:] == ["4.00x", "1.0", "< 15 s: NOT met"]
+    assert rows["loop_module"][2:] == ["-", "-", "-", "-", "-"]

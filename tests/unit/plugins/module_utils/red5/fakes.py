@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import json
+
 from ansible_collections.mediaops.streaming.plugins.module_utils.errors import StreamingError
 from ansible_collections.mediaops.streaming.plugins.module_utils.red5 import args
 from tests.unit.plugins.module_utils.spec import validated
@@ -20,3 +22,15 @@ def info_params(**raw) -> dict:
 def registry_params(**raw) -> dict:
     """red5_stream_registry's parameters, as info_params."""
     return validated(args.STREAM_REGISTRY_MODULE_KWARGS, {"url": URL, **raw}, StreamingError)
+
+
+class FakeResponse:
+    """The parts of requests.Response the clients read: the status, the headers and the body as bytes."""
+
+    def __init__(self, status=200, body="", content_type="application/json"):
+        self.status_code = status
+        if isinstance(body, bytes):
+            self.content = body
+        else:
+            self.content = (body if isinstance(body, str) else json.dumps(body)).encode("utf-8")
+        self.headers = {"Content-Type": content_type} if content_type else {}

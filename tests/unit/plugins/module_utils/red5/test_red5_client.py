@@ -18,19 +18,7 @@ from ansible_collections.mediaops.streaming.plugins.module_utils.json_answer imp
 from ansible_collections.mediaops.streaming.plugins.module_utils.red5 import answers
 from ansible_collections.mediaops.streaming.plugins.module_utils.red5.client import Red5Client
 from ansible_collections.mediaops.streaming.plugins.module_utils.red5.stream_info import read_stream_info
-from tests.unit.plugins.module_utils.red5.fakes import TOKEN, info_params, registry_params
-
-
-class FakeResponse:
-    """The parts of requests.Response that parse_answer reads: the status, the headers and the body as bytes."""
-
-    def __init__(self, status=200, body="", content_type="application/json"):
-        self.status_code = status
-        if isinstance(body, bytes):
-            self.content = body
-        else:
-            self.content = (body if isinstance(body, str) else json.dumps(body)).encode("utf-8")
-        self.headers = {"Content-Type": content_type} if content_type else {}
+from tests.unit.plugins.module_utils.red5.fakes import TOKEN, FakeResponse, info_params, registry_params
 
 
 class FakeHttp:

@@ -27,7 +27,7 @@ from ansible_collections.mediaops.streaming.plugins.module_utils.red5.paths impo
 from ansible_collections.mediaops.streaming.plugins.module_utils.red5.sm2 import Sm2Client, split_guid, token_expiry, translate_row
 from ansible_collections.mediaops.streaming.plugins.module_utils.red5.stream_info import read_stream_info, wait_until_publishing
 from ansible_collections.mediaops.streaming.plugins.module_utils.red5.stream_registry import clear_stream_registry
-from tests.unit.plugins.module_utils.red5.fakes import info_params, registry_params
+from tests.unit.plugins.module_utils.red5.fakes import FakeResponse, info_params, registry_params
 
 SM2_URL = "https://sm.example.com"
 HOST = SM2_URL + "/"
@@ -65,18 +65,6 @@ def no_secrets_left_over():
     errors.forget_secrets()
     yield
     errors.forget_secrets()
-
-
-class FakeResponse:
-    """The parts of requests.Response the clients read: the status, the headers and the body as bytes."""
-
-    def __init__(self, status=200, body="", content_type="application/json"):
-        self.status_code = status
-        if isinstance(body, bytes):
-            self.content = body
-        else:
-            self.content = (body if isinstance(body, str) else json.dumps(body)).encode("utf-8")
-        self.headers = {"Content-Type": content_type} if content_type else {}
 
 
 @dataclass
