@@ -8,6 +8,8 @@
 3. ``ansible-playbook mediaops.streaming.restart_session`` restarts the three
    channels in parallel (``restart_inventory.yml``, ``restart_vars.yml``).
 4. The before/after picture of every channel, read from the emulators.
+5. ``ansible-inventory --graph`` of ``tests/demo/live.mediaops.yml``: the
+   streams live now, as hosts (the ``mediaops.streaming.live_streams`` inventory).
 
 The emulators' URLs reach the playbooks through the environment variables an
 AWX credential would set (``USP_API_URL``, ``SCALEENGINE_API_SECRET``, ...).
@@ -157,6 +159,19 @@ def main() -> int:
             "\nits archive now holds only what the encoder sent after the restart. The role then waited until each stream"
             "\npublished again on a Red5 Pro Stream Manager: 1.x for channel01/02, 2.0 (api_version sm2) for channel03."
         )
+
+        print("\n== 3. What is live now, as inventory (ansible-inventory -i tests/demo/live.mediaops.yml --graph)\n", flush=True)
+        graph = subprocess.run(
+            [str(BIN_DIR / "ansible-inventory"), "-i", str(DEMO_DIR / "live.mediaops.yml"), "--graph"],
+            cwd=REPO_ROOT,
+            # A live inventory whose source fails is an error, not a warning and an empty graph (docs/inventory.md).
+            env=dict(env, ANSIBLE_INVENTORY_UNPARSED_FAILED="true"),
+            check=False,
+        )
+        if graph.returncode:
+            failed.append(f"ansible-inventory (exit code {graph.returncode})")
+        print("\nEvery stream live on ScaleEngine and on the Red5 Stream Manager is a host; a group of them (--limit) is what")
+        print("restart_session restarts next time (docs/inventory.md).")
     finally:
         stack.send_signal(signal.SIGTERM)
         stack.wait(timeout=10)
