@@ -52,7 +52,7 @@ def register_secrets(no_log_values, params) -> None:
         register_secret(token)
 
 
-def _bug_message(exc: BaseException) -> str:
+def bug_message(exc: BaseException) -> str:
     # A KeyError's str() is the repr of its text, which escapes it a second time; the text itself reads better and is what gets scrubbed.
     text = exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], str) else str(exc)
     detail = excerpt(text, _BUG_TEXT_LENGTH) or "no message"
@@ -90,7 +90,7 @@ def execute(work, params, no_log_values, *, check_mode: bool, diff_mode: bool, w
         return dict(scrub(exc.result()), failed=True, msg=scrub(str(exc)))
     # A bug still ends as a task failure with a sentence, not a traceback or MODULE FAILURE.
     except Exception as exc:  # pylint: disable=broad-exception-caught
-        return {"failed": True, "msg": scrub(_bug_message(exc))}
+        return {"failed": True, "msg": scrub(bug_message(exc))}
 
 
 def run_module(module, work, requires=("requests",)):

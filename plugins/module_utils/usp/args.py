@@ -71,8 +71,19 @@ ARCHIVE_PURGE_REQUIRED_TOGETHER = [("start", "end")]
 # all=false alone passes required_one_of (the option is set); it must come with keep or start.
 ARCHIVE_PURGE_REQUIRED_IF = [("all", False, ("keep", "start"), True)]
 
+# usp_publishing_points: each entry of ``points`` takes exactly usp_publishing_point's options for one point (everything
+# but the connection, which the task gives once), with the same constraints, checked per entry.
+FLEET_POINT_SPEC = {name: spec for name, spec in PUBLISHING_POINT_SPEC.items() if name not in CONNECTION_SPEC}
+FLEET_SPEC = dict(
+    CONNECTION_SPEC,
+    points=dict(type="list", elements="dict", required=True, options=FLEET_POINT_SPEC, mutually_exclusive=PUBLISHING_POINT_MUTUALLY_EXCLUSIVE),
+    # 1 to 64: an argument spec cannot say so, so the work checks it before any request (module_utils/usp/fleet.py).
+    max_workers=dict(type="int", default=8),
+)
+
 # Each module's AnsibleModule keyword arguments (see the docstring above).
 PUBLISHING_POINT_MODULE_KWARGS = dict(argument_spec=PUBLISHING_POINT_SPEC, mutually_exclusive=PUBLISHING_POINT_MUTUALLY_EXCLUSIVE)
+FLEET_MODULE_KWARGS = dict(argument_spec=FLEET_SPEC)
 INFO_MODULE_KWARGS = dict(argument_spec=INFO_SPEC, required_one_of=INFO_REQUIRED_ONE_OF)
 ARCHIVE_PURGE_MODULE_KWARGS = dict(
     argument_spec=ARCHIVE_PURGE_SPEC,
