@@ -15,9 +15,9 @@
 
 The build runs offline. The generated conf.py maps intersphinx to
 docs.python.org, jinja and docs.ansible.com, which Sphinx would download; the
-pages antsibull-docs writes link to only three labels of ansible-core's
-documentation, so the build writes a local inventory of those (their real
-addresses on docs.ansible.com) and maps intersphinx to it alone. Any other
+pages antsibull-docs writes link to only a few labels and environment variables
+of ansible-core's documentation, so the build writes a local inventory of
+those (their real addresses on docs.ansible.com) and maps intersphinx to it alone. Any other
 undefined reference is a warning, which ``-W`` turns into a failure, and the
 log is searched for signs of a download attempt.
 """
@@ -45,7 +45,19 @@ ANSIBLE_LABELS = {
     "action_plugins": ("plugins/action.html#action-plugins", "Action plugins"),
     "common_return_values": ("reference_appendices/common_return_values.html#common-return-values", "Return Values"),
     "ansible_configuration_settings": ("reference_appendices/config.html#ansible-configuration-settings", "Ansible Configuration Settings"),
+    # The inventory plugin's page links to the constructed inventory it extends.
+    "ansible_collections.ansible.builtin.constructed_inventory": ("collections/ansible/builtin/constructed_inventory.html", "ansible.builtin.constructed"),
 }
+# ansible-core's environment variables that plugin pages name (the inventory cache
+# options and the unparsed-inventory settings), on the configuration settings page.
+ANSIBLE_ENVIRONMENT_VARIABLES = (
+    "ANSIBLE_CACHE_PLUGIN",
+    "ANSIBLE_CACHE_PLUGIN_CONNECTION",
+    "ANSIBLE_CACHE_PLUGIN_PREFIX",
+    "ANSIBLE_CACHE_PLUGIN_TIMEOUT",
+    "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED",
+    "ANSIBLE_INVENTORY_UNPARSED_FAILED",
+)
 NETWORK_TRACES = re.compile(
     r"failed to reach any of the inventories|intersphinx inventory .* not (?:fetchable|readable)|Max retries exceeded|HTTPSConnectionPool"
     r"|HTTPConnectionPool|NewConnectionError|Name or service not known|Temporary failure in name resolution|urlopen error|Network is unreachable",
@@ -96,8 +108,9 @@ def lint(collection: Path, env: dict[str, str]) -> None:
 
 
 def write_inventory(path: Path) -> None:
-    """A Sphinx objects.inv (version 2) holding ANSIBLE_LABELS, read by intersphinx from disk."""
+    """A Sphinx objects.inv (version 2) holding ANSIBLE_LABELS and ANSIBLE_ENVIRONMENT_VARIABLES, read by intersphinx from disk."""
     lines = "".join(f"{label} std:label -1 {uri} {title}\n" for label, (uri, title) in sorted(ANSIBLE_LABELS.items()))
+    lines += "".join(f"{name} std:envvar 1 reference_appendices/config.html#envvar-{name} -\n" for name in ANSIBLE_ENVIRONMENT_VARIABLES)
     header = "# Sphinx inventory version 2\n# Project: Ansible\n# Version: devel\n# The remainder of this file is compressed using zlib.\n"
     path.write_bytes(header.encode() + zlib.compress(lines.encode()))
 
