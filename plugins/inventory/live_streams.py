@@ -3,44 +3,11 @@
 
 from __future__ import annotations
 
-# The imports come first (ruff waives E402 for plugins/modules only); Ansible reads DOCUMENTATION wherever it is.
-import contextlib
-import functools
-
-from ansible.errors import AnsibleParserError
-from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
-from ansible.template import trust_as_template
-from ansible.utils.display import Display
-from ansible.utils.vars import combine_vars
-
-from ansible_collections.mediaops.streaming.plugins.module_utils.context import ExecutionContext
-from ansible_collections.mediaops.streaming.plugins.module_utils.errors import (
-    StreamingError,
-    basic_credentials,
-    excerpt,
-    forget_secrets,
-    register_secret,
-    scrub,
-)
-from ansible_collections.mediaops.streaming.plugins.module_utils.http_client import HAS_REQUESTS
-from ansible_collections.mediaops.streaming.plugins.plugin_utils.live_streams import (
-    PREFIX,
-    RED5,
-    SCALEENGINE,
-    VENDOR_LABELS,
-    FilterError,
-    HostNames,
-    describe_stream,
-    passes_filters,
-    read_red5_streams,
-    read_scaleengine_streams,
-)
-
 DOCUMENTATION = r"""
 ---
 name: live_streams
 short_description: Live streams on ScaleEngine and Red5 Pro Stream Managers as inventory hosts
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - One inventory host per live stream, read from ScaleEngine (C(stream.active) of each application instance in
     O(scaleengine_apps)) and/or a Red5 Pro Stream Manager (the stream list with stats of Stream Manager 1.x, or of Stream
@@ -275,6 +242,38 @@ scaleengine_apps:
   - {app: demo-origin, inst: live}
 red5_api_version: "4.0"
 """
+
+import contextlib
+import functools
+
+from ansible.errors import AnsibleParserError
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.template import trust_as_template
+from ansible.utils.display import Display
+from ansible.utils.vars import combine_vars
+
+from ansible_collections.mediaops.streaming.plugins.module_utils.context import ExecutionContext
+from ansible_collections.mediaops.streaming.plugins.module_utils.errors import (
+    StreamingError,
+    basic_credentials,
+    excerpt,
+    forget_secrets,
+    register_secret,
+    scrub,
+)
+from ansible_collections.mediaops.streaming.plugins.module_utils.http_client import HAS_REQUESTS
+from ansible_collections.mediaops.streaming.plugins.plugin_utils.live_streams import (
+    PREFIX,
+    RED5,
+    SCALEENGINE,
+    VENDOR_LABELS,
+    FilterError,
+    HostNames,
+    describe_stream,
+    passes_filters,
+    read_red5_streams,
+    read_scaleengine_streams,
+)
 
 display = Display()
 

@@ -7,7 +7,9 @@ ansible_connection=local`` given with the ``ansible`` marker, and with the
 connection settings in the environment, as an AWX credential injects them.
 The ``-a`` string is split by ansible-core's own ``parse_kv``, as the
 ``ansible`` command line splits it, so lists are comma-separated values and
-dicts JSON. The last test runs the real ``ansible`` command line and reads
+dicts JSON; a list of dicts (``usp_publishing_points``' ``points``) has no
+``key=value`` form, so its ``-a`` is one JSON object, as the command line
+takes it too. The last tests run the real ``ansible`` command line and read
 its one-line (``-o``) output.
 
 The collection is the one the test run staged: pytest runs with the staged
@@ -127,14 +129,22 @@ def adhoc(dispatcher_for_host, module: str, module_args: str) -> dict:
     resolved = module_loader.find_plugin_with_context(f"{COLLECTION}.{module}").plugin_resolved_path
     assert Path(resolved).resolve() == (REPO_ROOT / "plugins" / "modules" / f"{module}.py").resolve()
     run = getattr(dispatcher_for_host, f"{COLLECTION}.{module}")
-    result = run(**parse_kv(module_args))
+    result = run(**module_arguments(module_args))
     return dict(result["localhost"])
+
+
+def module_arguments(module_args: str) -> dict:
+    """``-a`` as the ``ansible`` command reads it: one JSON object when it is written as one, otherwise ``key=value`` pairs."""
+    if module_args.startswith("{") and module_args.endswith("}"):
+        return json.loads(module_args)
+    return parse_kv(module_args)
 
 
 # (module, key=value arguments, what the result says): a read of each kind and a change of each writer, then the same again.
 CASES = {
     "usp_publishing_point_info": "name=ch1 gather=settings,state",
     "usp_publishing_point": 'name=ch9 options={"archiving":true,"dvr_window_length":30}',
+    "usp_publishing_points": '{"points": [{"name": "ch1"}, {"name": "ch8", "options": {"archiving": true, "dvr_window_length": 30}}]}',
     "usp_archive_purge": "name=ch2 keep=00:00:10",
     "scaleengine_stream": "app=demo-origin inst=live stream=ch2",
     "scaleengine_pushpublish": "app=demo-origin inst=live stream=ch1 entry_name=usp-ch1",
@@ -160,6 +170,14 @@ def check_first(module: str, result: dict, stack) -> None:
             and result["settings"]["archiving"] == "true"
             and result["settings"]["dvr_window_length"] == "30"
             and result["url"] == stack.usp.url("api") + "/ch9/ch9.isml"
+        ),
+        "usp_publishing_points": lambda: (
+            result["changed"] is True
+            and [(point["name"], point["changed"], point["failed"]) for point in result["results"]] == [("ch1", False, False), ("ch8", True, False)]
+            and result["results"][1]["settings"]["dvr_window_length"] == "30"
+            and result["results"][1]["url"] == stack.usp.url("api") + "/ch8/ch8.isml"
+            and result["summary"] == {"ok": 1, "changed": 1, "failed": 0, "total": 2}
+            and stack.usp.point("ch8").option("archiving") == "true"
         ),
         "usp_archive_purge": lambda: (
             result["changed"] is True
@@ -198,6 +216,11 @@ def span(tracks: list[dict]) -> float:
             seconds.add(round((end - start).total_seconds()))
     assert len(seconds) == 1, tracks
     return seconds.pop()
+
+
+def test_the_cases_cover_every_module():
+    """A module added to the collection must get its ad-hoc case, or nothing runs it ad hoc."""
+    assert set(CASES) == {path.stem for path in (REPO_ROOT / "plugins" / "modules").glob("*.py") if path.stem != "__init__"}
 
 
 @pytest.mark.parametrize("module", list(CASES))
@@ -251,22 +274,34 @@ def test_results_and_warnings_never_carry_a_secret(adhoc_host, ansible_module, s
     assert (adhoc_host / f"mediaops-scaleengine-{os.getuid()}.json").is_file()
 
 
-def test_the_ansible_command_line_prints_one_line_per_host(ansible_run, stack):
-    """The real ``ansible localhost -m ... -a 'key=value ...' -o``: one line, ``localhost | CHANGED => {json}``, then unchanged."""
+def run_twice_one_line(ansible_run, stack, module: str, module_args: str) -> tuple[dict, dict]:
+    """The real ``ansible localhost -o -m <module> -a <module_args>``, twice: one line each, ``CHANGED`` then ``SUCCESS``; the two results."""
     # ansible-core 2.19 and later warn on stderr that -o is deprecated (AnsibleRunner turns deprecation warnings off); stdout is the line.
-    env = stack.env()
-    argv = [str(BIN_DIR / "ansible"), "localhost", "-c", "local", "-o", "-m", f"{COLLECTION}.usp_publishing_point"]
-    argv += ["-a", 'name=ch9 options={"archiving":true,"dvr_window_length":30}']
+    argv = [str(BIN_DIR / "ansible"), "localhost", "-c", "local", "-o", "-m", f"{COLLECTION}.{module}", "-a", module_args]
     lines = []
     for _run in range(2):
-        result = ansible_run.run(argv, env=env)
+        result = ansible_run.run(argv, env=stack.env())
         assert result.rc == 0, result.output
         assert len(result.stdout.splitlines()) == 1, result.stdout
         line = ONE_LINE.match(result.stdout.strip())
         assert line, result.stdout
+        assert USP_PASSWORD not in result.output
         lines.append(line)
     assert [line["status"] for line in lines] == ["CHANGED", "SUCCESS"]
-    created, unchanged = (json.loads(line["result"]) for line in lines)
+    first, again = (json.loads(line["result"]) for line in lines)
+    return first, again
+
+
+def test_the_ansible_command_line_prints_one_line_per_host(ansible_run, stack):
+    """The real ``ansible localhost -m ... -a 'key=value ...' -o``: one line, ``localhost | CHANGED => {json}``, then unchanged."""
+    created, unchanged = run_twice_one_line(ansible_run, stack, "usp_publishing_point", 'name=ch9 options={"archiving":true,"dvr_window_length":30}')
     assert created["changed"] is True and created["settings"]["dvr_window_length"] == "30"
     assert unchanged["changed"] is False and unchanged["settings"] == created["settings"]
-    assert USP_PASSWORD not in result.output
+
+
+def test_the_ansible_command_line_takes_arguments_as_one_json_object(ansible_run, stack):
+    """``-a '{"points": [...]}'``, the form a list of dicts needs, read by the ``ansible`` command itself."""
+    created, unchanged = run_twice_one_line(ansible_run, stack, "usp_publishing_points", CASES["usp_publishing_points"])
+    assert [(point["name"], point["changed"]) for point in created["results"]] == [("ch1", False), ("ch8", True)]
+    assert created["results"][1]["settings"]["dvr_window_length"] == "30"
+    assert unchanged["summary"] == {"ok": 2, "changed": 0, "failed": 0, "total": 2}

@@ -23,10 +23,11 @@ import pytest
 
 from tests.emulators.scaleengine import DEFAULT_API_KEY, DEFAULT_API_SECRET
 from tests.emulators.stack import build_stack
-from tests.helpers.playbook import AnsibleRunner, task
+from tests.helpers.playbook import REPO_ROOT, AnsibleRunner, task
 
 MITOGEN_STRATEGIES = Path(ansible_mitogen.__file__).resolve().parent / "plugins" / "strategy"
 USP_PASSWORD = "S3cr3t-pa55/wörd"
+FLEET = "mediaops.streaming.usp_publishing_points"
 FAST_LINE = re.compile(r"^<(?P<host>[^>]+)> (?P<module>mediaops\.streaming\.\w+): fast path, in the controller's worker$", re.MULTILINE)
 MODULE_LINE = re.compile(r"^<(?P<host>[^>]+)> (?P<module>mediaops\.streaming\.\w+): module path, because (?P<reason>.+)$", re.MULTILINE)
 # What differs between two runs for reasons of their own: the emulators' ports, and times the servers or the clock give.
@@ -36,6 +37,7 @@ ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z")
 
 def every_module_playbook() -> str:
     """Tasks touching every module: unchanged reads, a create, an update with diff, check mode, a purge, closes, failures."""
+    fleet_update = [{"name": "ch7", "options": {"dvr_window_length": 60}}, {"name": "ch8", "state": "absent"}]
     return "".join(
         [
             task("usp info", "mediaops.streaming.usp_publishing_point_info", name="ch1", gather=["settings", "state", "archive", "manifest"]),
@@ -44,6 +46,11 @@ def every_module_playbook() -> str:
             task("usp update check", "mediaops.streaming.usp_publishing_point", check_mode=True, name="ch9", options={"dvr_window_length": 60}),
             task("usp update", "mediaops.streaming.usp_publishing_point", name="ch9", options={"dvr_window_length": 60}),
             task("usp delete", "mediaops.streaming.usp_publishing_point", name="ch9", state="absent"),
+            task("fleet create", FLEET, points=[{"name": "ch1"}, {"name": "ch7", "options": {"archiving": True, "dvr_window_length": 30}}, {"name": "ch8"}]),
+            task("fleet update check", FLEET, check_mode=True, points=fleet_update),
+            task("fleet update", FLEET, points=[{"name": "ch1"}, *fleet_update]),
+            # A live point's delete refused by the server (403) and a name refused before any request, beside a point that converges.
+            task("fleet fails", FLEET, ignore_errors=True, points=[{"name": "ch7"}, {"name": "ch2", "state": "absent"}, {"name": "bad name"}], max_workers=2),
             task("purge check", "mediaops.streaming.usp_archive_purge", check_mode=True, name="ch1", all=True),
             task("purge nothing", "mediaops.streaming.usp_archive_purge", name="ch2", keep="48:00:00"),
             task("viewers", "mediaops.streaming.scaleengine_viewer_info", app="demo-origin"),
@@ -62,6 +69,12 @@ def every_module_playbook() -> str:
             task("insecure warning", "mediaops.streaming.usp_publishing_point_info", name="ch1", validate_certs=False, gather=["settings"]),
         ]
     )
+
+
+def test_the_playbook_uses_every_module():
+    """A module added to the collection must be added to the playbook too, or the paths are not compared for it."""
+    used = set(re.findall(r"^  mediaops\.streaming\.(\w+):", every_module_playbook(), re.MULTILINE))
+    assert used == {path.stem for path in (REPO_ROOT / "plugins" / "modules").glob("*.py") if path.stem != "__init__"}
 
 
 def normalised(value, urls: dict[str, str]):
@@ -125,11 +138,19 @@ def test_both_paths_give_the_same_results_key_for_key(two_dirs, ansible_collecti
         assert as_lines(fast_results[name]) == as_lines(expected), f"task {name!r} differs between the paths"
     # The playbook is meant to cover each kind of result: make sure it did.
     statuses = {name: entry["status"] for name, entry in module_results.items()}
-    assert statuses["unsupported option"] == statuses["bad choice"] == statuses["server refuses"] == "failed"
+    assert statuses["unsupported option"] == statuses["bad choice"] == statuses["server refuses"] == statuses["fleet fails"] == "failed"
     assert module_results["usp create"]["result"]["changed"] is True
     assert "diff" in module_results["usp update"]["result"]
     assert module_results["usp unchanged"]["result"]["changed"] is False
     assert module_results["insecure warning"]["result"]["warnings"]
+    fleet = {name: module_results[name]["result"] for name in ("fleet create", "fleet update check", "fleet update", "fleet fails")}
+    assert [point["changed"] for point in fleet["fleet create"]["results"]] == [False, True, True]
+    assert [point["changed"] for point in fleet["fleet update check"]["results"]] == [True, True]
+    assert [point["changes"] for point in fleet["fleet update"]["results"] if "changes" in point] == ["dvr_window_length: '30' -> '60'"]
+    assert [diff["before_header"] for diff in fleet["fleet update"]["diff"]] == ["<usp_api>/ch7/ch7.isml", "<usp_api>/ch8/ch8.isml"]
+    assert fleet["fleet fails"]["summary"] == {"ok": 1, "changed": 0, "failed": 2, "total": 3}
+    refused, invalid = fleet["fleet fails"]["results"][1:]
+    assert (refused["method"], refused["status"], refused["url"]) == ("DELETE", 403, "<usp_api>/ch2/ch2.isml") and invalid["url"] is None
     # Which path ran is said at -v, for each task of each path.
     assert len(FAST_LINE.findall(fast.output)) == len(fast_results)
     assert not MODULE_LINE.search(fast.output)

@@ -43,6 +43,7 @@ USERNAME = "opérateur"
 WINDOW = 10
 
 PP = "mediaops.streaming.usp_publishing_point"
+FLEET = "mediaops.streaming.usp_publishing_points"
 USP_INFO = "mediaops.streaming.usp_publishing_point_info"
 PURGE = "mediaops.streaming.usp_archive_purge"
 STREAM = "mediaops.streaming.scaleengine_stream"
@@ -263,6 +264,39 @@ def test_usp_publishing_point(ansible_run, usp, password, source):
     ]
     assert "server said: POST /ch-400/ch-400.isml" in messages(result)["create answered 400"]
     says = {"create answered 400": "HTTP 400", "read answered 401": "HTTP 401", "update answered 500": "HTTP 500", "delete answered 403": "HTTP 403"}
+    assert_failed_safely(result, usp, usp_forbidden(usp, password), says)
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_usp_publishing_points(ansible_run, usp, password, source):
+    """A fleet whose failing points quote the echoed requests: every point's result, each message and the task's message stay clean."""
+    args, env = usp_connection(usp, password, source)
+    usp_point(usp, password, "fl-ok")
+    usp_point(usp, password, "fl-upd")
+    usp.add_fault(kind="echo", status=500, method="PUT", path="^/fl-upd/")
+    usp.add_fault(kind="echo", status=400, method="POST", path="^/fl-400/")
+    points = [
+        {"name": "fl-ok", "options": {"archiving": True}},
+        {"name": "fl-new", "options": {"archiving": True}},
+        {"name": "fl-upd", "options": {"archiving": True, "dvr_window_length": 120}},
+        {"name": "fl-400", "options": {"archiving": True}},
+    ]
+    tasks = task("unchanged", FLEET, **args, points=points[:1]) + task("converge", FLEET, **args, points=points, max_workers=2)
+    result = run_failing(ansible_run, tasks, env, ["ok", "failed"])
+    assert result.task("unchanged")["summary"] == {"ok": 1, "changed": 0, "failed": 0, "total": 1}
+    converged = result.task("converge")
+    assert [(point["name"], point["changed"], point["failed"]) for point in converged["results"]] == [
+        ("fl-ok", False, False),
+        ("fl-new", True, False),
+        ("fl-upd", False, True),
+        ("fl-400", False, True),
+    ]
+    put_failed, post_failed = converged["results"][2:]
+    assert (put_failed["method"], put_failed["status"], post_failed["method"], post_failed["status"]) == ("PUT", 500, "POST", 400)
+    assert "server said: PUT /fl-upd/fl-upd.isml" in put_failed["msg"] and "server said: POST /fl-400/fl-400.isml" in post_failed["msg"]
+    # The echoed request, headers included, reached the results: what they show of it must be masked.
+    assert "Authorization" in put_failed["response_excerpt"] and "Authorization" in post_failed["response_excerpt"]
+    says = {"converge": "2 of 4 publishing points failed: fl-upd, fl-400"}
     assert_failed_safely(result, usp, usp_forbidden(usp, password), says)
 
 
