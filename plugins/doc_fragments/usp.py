@@ -1,12 +1,18 @@
 # Copyright: mediaops.streaming contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""USP connection and identity options (module_utils/usp/args.py CONNECTION_SPEC, IDENTITY_SPEC)."""
+"""USP connection and identity options (module_utils/usp/args.py CONNECTION_SPEC, IDENTITY_SPEC).
+
+``mediaops.streaming.usp`` documents both, for the modules of one publishing point;
+``mediaops.streaming.usp.server`` the connection to the server alone, for usp_publishing_points
+(not ``usp.connection``: Ansible would resolve that name to the ``connection`` fragment).
+"""
 
 from __future__ import annotations
 
 
 class ModuleDocFragment:
-    DOCUMENTATION = r"""
+    # The action group and the connection options, then the identity of one publishing point.
+    SERVER = r"""
 attributes:
   action_group:
     membership:
@@ -37,7 +43,9 @@ options:
       - Password for HTTP basic authentication. Never shown in output or logs.
       - If not set, the value of the E(USP_PASSWORD) environment variable is used.
     type: str
-  name:
+"""
+
+    DOCUMENTATION = SERVER + r"""  name:
     description:
       - Name of the publishing point, for example V(channel00). The server manifest is C({base_path}/{name}/{name}.isml).
       - ASCII letters, digits, C(_), C(-) and C(.) only; no C(/), C(..), query strings, spaces or control characters, and nothing

@@ -27,6 +27,7 @@ description:
 author: mediaops.streaming contributors (@mediaops)
 extends_documentation_fragment:
   - mediaops.streaming.attributes
+  - mediaops.streaming.usp.server
   - mediaops.streaming.connection
 attributes:
   check_mode:
@@ -35,9 +36,6 @@ attributes:
   diff_mode:
     support: full
     details: Shows the server manifest before and after of each point that changes, one diff per point, headed by its URL.
-  action_group:
-    membership:
-      - mediaops.streaming.usp
 options:
   api_url:
     description:
@@ -52,18 +50,6 @@ options:
       - Only read to say why a delete is (or in check mode would be) refused, as M(mediaops.streaming.usp_publishing_point)
         does.
       - If not set, the value of the E(USP_ORIGIN_URL) environment variable is used.
-    type: str
-  username:
-    description:
-      - User name for HTTP basic authentication on both virtual hosts.
-      - If not set, the value of the E(USP_USERNAME) environment variable is used.
-      - An empty user name means no authentication (no C(Authorization) header is sent), as when it is not set; this is what an
-        AWX credential with an empty user name field injects.
-    type: str
-  password:
-    description:
-      - Password for HTTP basic authentication. Never shown in output or logs.
-      - If not set, the value of the E(USP_PASSWORD) environment variable is used.
     type: str
   points:
     description:

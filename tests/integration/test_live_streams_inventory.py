@@ -30,23 +30,13 @@ from tests.emulators.red5_sm2 import DEFAULT_PASSWORD, DEFAULT_USERNAME, Red5Sm2
 from tests.emulators.scaleengine import API_PATH, DEFAULT_API_KEY, DEFAULT_API_SECRET, DEFAULT_CDN, ScaleEngineEmulator
 from tests.emulators.stack import build_stack
 from tests.helpers.playbook import BIN_DIR, AnsibleRunner
+from tests.helpers.restart_vars import FAST, START_TASKS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO_INVENTORY = REPO_ROOT / "tests" / "demo" / "live.mediaops.yml"
-START_TASKS = str(REPO_ROOT / "tests" / "demo" / "restart_start_encoder.yml")
 PLUGIN = "mediaops.streaming.live_streams"
 # With it, a failing inventory source fails the command (AWX sets ANSIBLE_INVENTORY_UNPARSED_FAILED for inventory updates).
 FAIL_ON_UNPARSED = {"ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "true"}
-# The restart_session variables of tests/integration/test_restart_session.py (FAST).
-FAST = {
-    "restart_session_stop_method": "scaleengine_stream",
-    "restart_session_scaleengine_app": "demo-origin",
-    "restart_session_scaleengine_inst": "live",
-    "restart_session_stop_timeout": 10,
-    "restart_session_poll_interval": 0.2,
-    "restart_session_started_timeout": 20,
-    "restart_session_red5_timeout": 20,
-}
 # A start time in the emulators' epoch milliseconds, and what the host variable says.
 START_MS = 1772445000000
 START_ISO = "2026-03-02T09:50:00.000Z"

@@ -18,25 +18,12 @@ from tests.emulators.scaleengine import DEFAULT_API_KEY, DEFAULT_API_SECRET
 from tests.emulators.stack import build_stack
 from tests.emulators.usp import add_range
 from tests.helpers.playbook import BIN_DIR
+from tests.helpers.restart_vars import FAST, START_TASKS, STOP_TASKS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-START_TASKS = str(REPO_ROOT / "tests" / "demo" / "restart_start_encoder.yml")
-STOP_TASKS = str(REPO_ROOT / "tests" / "demo" / "restart_stop_encoder.yml")
 WRITES = ("POST", "PUT", "DELETE")
 USP_PASSWORD = "S3cr3t-pa55/wörd"
 DESIRED = {"archiving": True, "archive_segment_length": 60, "dvr_window_length": 60}
-
-# Small timeouts and poll intervals keep the failure tests fast; the emulated
-# encoder stops 0.3 s after End Of Stream and Red5 follows 0.3 s after a start.
-FAST = {
-    "restart_session_stop_method": "scaleengine_stream",
-    "restart_session_scaleengine_app": "demo-origin",
-    "restart_session_scaleengine_inst": "live",
-    "restart_session_stop_timeout": 10,
-    "restart_session_poll_interval": 0.2,
-    "restart_session_started_timeout": 20,
-    "restart_session_red5_timeout": 20,
-}
 
 
 @pytest.fixture
