@@ -2,16 +2,17 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """USP connection and identity options (module_utils/usp/args.py CONNECTION_SPEC, IDENTITY_SPEC).
 
-``mediaops.streaming.usp`` documents both, for the modules of one publishing point;
-``mediaops.streaming.usp.server`` the connection to the server alone, for usp_publishing_points
-(not ``usp.connection``: Ansible would resolve that name to the ``connection`` fragment).
+``mediaops.streaming.usp.server`` documents the action group and the connection to the
+server (every usp_* module); ``mediaops.streaming.usp`` the identity of one publishing
+point (the modules of one point, not usp_publishing_points). The server part is not
+called ``usp.connection``: Ansible would resolve that name to the ``connection`` fragment.
 """
 
 from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # The action group and the connection options, then the identity of one publishing point.
+    # The action group and the connection options.
     SERVER = r"""
 attributes:
   action_group:
@@ -45,7 +46,10 @@ options:
     type: str
 """
 
-    DOCUMENTATION = SERVER + r"""  name:
+    # The identity of one publishing point.
+    DOCUMENTATION = r"""
+options:
+  name:
     description:
       - Name of the publishing point, for example V(channel00). The server manifest is C({base_path}/{name}/{name}.isml).
       - ASCII letters, digits, C(_), C(-) and C(.) only; no C(/), C(..), query strings, spaces or control characters, and nothing

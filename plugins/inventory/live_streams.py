@@ -217,11 +217,13 @@ keyed_groups:
   # region_ashburn, region_frankfurt...
   - key: live_stream_region
     prefix: region
+    default_value: none  # ScaleEngine streams have no region; with strict (the default) a null key is an error
 groups:
   busy: (live_stream_subscribers | default(0, true)) > 100
 compose:
   restart_session_channel: live_stream_name
 
+---
 # Only the channels whose name starts with "ch", from ScaleEngine alone, cached for five minutes.
 plugin: mediaops.streaming.live_streams
 sources: [scaleengine]
@@ -234,6 +236,7 @@ cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/mediaops-live-streams
 cache_timeout: 300
 
+---
 # Keep what can be read when one source is down (a warning names the failing one).
 plugin: mediaops.streaming.live_streams
 sources: [scaleengine, red5]

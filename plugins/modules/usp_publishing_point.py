@@ -38,6 +38,7 @@ description:
 author: mediaops.streaming contributors (@mediaops)
 extends_documentation_fragment:
   - mediaops.streaming.attributes
+  - mediaops.streaming.usp.server
   - mediaops.streaming.usp
   - mediaops.streaming.connection
 attributes:

@@ -18,6 +18,7 @@ author: mediaops.streaming contributors (@mediaops)
 extends_documentation_fragment:
   - mediaops.streaming.attributes
   - mediaops.streaming.attributes.info_module
+  - mediaops.streaming.usp.server
   - mediaops.streaming.usp
   - mediaops.streaming.connection
 options:
